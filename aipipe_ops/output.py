@@ -1,0 +1,106 @@
+"""One way to print data: every command that lists rows goes through `render` (table, JSON or CSV).
+
+Money stays exact: Decimal values print as plain decimal strings in tables and CSV, and as JSON strings
+(JSON numbers are binary floats in most readers; a string keeps every digit).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+import click
+
+FORMATS = ("table", "json", "csv")
+
+
+def format_option(default: str = "table"):
+    """The --format option shared by every command that prints data."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=default,
+        show_default=True,
+        help="Output format: a table for people, JSON or CSV for machines.",
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    value = _plain(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(_plain(data), indent=2, sort_keys=False)
+
+
+def render(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    fmt: str = "table",
+    *,
+    title: str | None = None,
+    right_align: Iterable[str] = (),
+) -> str:
+    """Render rows (mappings) with the given column order."""
+    rows = list(rows)
+    if columns is None:
+        columns = list(rows[0].keys()) if rows else []
+    if fmt == "json":
+        return to_json([{c: row.get(c) for c in columns} for row in rows])
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+        return buffer.getvalue().rstrip("\n")
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return _table(rows, columns, title=title, right_align=set(right_align))
+
+
+def _table(rows: list[Mapping[str, Any]], columns: Sequence[str], *, title: str | None, right_align: set[str]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        numeric = column in right_align or any(
+            isinstance(row.get(column), (int, float, Decimal)) and not isinstance(row.get(column), bool)
+            for row in rows[:50]
+        )
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    console = Console(file=io.StringIO(), width=200, color_system=None, force_terminal=False)
+    console.print(table)
+    text = console.file.getvalue().rstrip("\n")
+    if not rows:
+        text += "\n(no rows)"
+    return text
+
+
+def echo(rows, columns=None, fmt="table", **kwargs) -> None:
+    click.echo(render(rows, columns, fmt, **kwargs))

@@ -1,0 +1,316 @@
+"""The local analytical store: one DuckDB file holding the tables of the data contracts.
+
+Every source (MLMD, billing export, BigQuery, price book, stack plan) is an adapter that writes these tables;
+everything downstream reads only them. The file carries a schema version: a workspace written by a newer
+aipipe is refused, an older one is migrated in one transaction (or left untouched if a step fails).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+import contextlib
+
+import duckdb
+
+from aipipe_ops import __version__
+from aipipe_ops.errors import WorkspaceError
+
+DEFAULT_WORKSPACE = Path(".aipipe") / "workspace.duckdb"
+WORKSPACE_ENV = "AIPIPE_WORKSPACE"
+
+# Money is DECIMAL(38, 9): BigQuery's NUMERIC, exact under SUM, wide enough for any invoice.
+MONEY = "DECIMAL(38, 9)"
+
+# Version 1: the tables of DESIGN.md's data contracts.
+SCHEMA_V1 = f"""
+CREATE TABLE runs (
+    run_id       VARCHAR NOT NULL,   -- KFP run UUID (= system.PipelineRun name = pod label pipeline/runid) or TFX pipeline_run id
+    pipeline     VARCHAR,
+    orchestrator VARCHAR,            -- kfp-v2 | kfp-v1 | tfx
+    namespace    VARCHAR,
+    state        VARCHAR,
+    created_at   TIMESTAMPTZ,
+    finished_at  TIMESTAMPTZ,
+    source       VARCHAR
+);
+CREATE TABLE steps (
+    execution_id BIGINT NOT NULL,
+    run_id       VARCHAR,
+    step         VARCHAR,
+    component    VARCHAR,
+    state        VARCHAR,
+    cached_from  BIGINT,             -- original execution of a cache hit
+    pod_name     VARCHAR,
+    image        VARCHAR,
+    created_at   TIMESTAMPTZ,
+    updated_at   TIMESTAMPTZ
+);
+CREATE TABLE artifacts (
+    artifact_id BIGINT NOT NULL,
+    kind        VARCHAR,             -- dataset, model, blessing, pushed_model, metrics, statistics, schema, anomalies, transform, other
+    type_name   VARCHAR,
+    uri         VARCHAR,
+    state       VARCHAR,
+    created_at  TIMESTAMPTZ,
+    properties  JSON
+);
+CREATE TABLE events (
+    execution_id BIGINT NOT NULL,
+    artifact_id  BIGINT NOT NULL,
+    direction    VARCHAR NOT NULL,   -- input | output
+    role         VARCHAR             -- the input/output key as seen by that execution
+);
+CREATE TABLE cost_lines (
+    usage_start   TIMESTAMPTZ,
+    usage_day     DATE,              -- US/Pacific day, as Google's invoices count days
+    invoice_month VARCHAR,
+    project       VARCHAR,
+    service       VARCHAR,
+    sku_id        VARCHAR,
+    sku           VARCHAR,
+    resource_kind VARCHAR,           -- cpu, ram, gpu, tpu, disk, network, cluster_fee, other
+    cluster       VARCHAR,
+    node_pool     VARCHAR,
+    namespace     VARCHAR,
+    run_id        VARCHAR,
+    workflow      VARCHAR,
+    labels        MAP(VARCHAR, VARCHAR),
+    cost          {MONEY},
+    credits       {MONEY},
+    net_cost      {MONEY},           -- cost + sum(credits)
+    currency      VARCHAR,
+    cost_type     VARCHAR,
+    export_time   TIMESTAMPTZ,
+    source        VARCHAR
+);
+CREATE TABLE run_costs (
+    run_id    VARCHAR,
+    pipeline  VARCHAR,
+    bucket    VARCHAR,               -- direct, idle_share, overhead_share, shared
+    resource_kind VARCHAR,
+    node_pool VARCHAR,
+    cost      {MONEY},
+    currency  VARCHAR
+);
+CREATE TABLE step_costs (
+    execution_id BIGINT,
+    run_id    VARCHAR,
+    step      VARCHAR,
+    bucket    VARCHAR,
+    cost      {MONEY},
+    currency  VARCHAR
+);
+CREATE TABLE pipeline_costs (
+    pipeline  VARCHAR,
+    bucket    VARCHAR,
+    cost      {MONEY},
+    currency  VARCHAR
+);
+CREATE TABLE model_costs (
+    artifact_id BIGINT,
+    run_id    VARCHAR,
+    bucket    VARCHAR,
+    cost      {MONEY},
+    currency  VARCHAR
+);
+CREATE TABLE prices (
+    sku_id         VARCHAR,
+    service        VARCHAR,
+    description    VARCHAR,
+    region         VARCHAR,
+    resource_kind  VARCHAR,
+    family         VARCHAR,
+    usage_type     VARCHAR,          -- OnDemand | Preemptible (spot) | Commit1Yr ...
+    unit           VARCHAR,
+    unit_price     DECIMAL(38, 12),
+    currency       VARCHAR,
+    effective_time TIMESTAMPTZ,
+    source         VARCHAR
+);
+CREATE TABLE estimate_lines (
+    resource    VARCHAR,
+    component   VARCHAR,
+    quantity    DOUBLE,
+    unit        VARCHAR,
+    hourly_min  DECIMAL(38, 12),
+    hourly_max  DECIMAL(38, 12),
+    monthly_min DECIMAL(38, 12),
+    monthly_max DECIMAL(38, 12),
+    sku_id      VARCHAR
+);
+CREATE TABLE loads (
+    load_id     BIGINT,
+    kind        VARCHAR,             -- lineage | billing | prices
+    source      VARCHAR,
+    loaded_at   TIMESTAMPTZ,
+    rows        BIGINT,
+    watermark   VARCHAR              -- e.g. max(export_time) or the MLMD high-water ids, for incremental re-runs
+);
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def _create_v1(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V1)
+
+
+# Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
+MIGRATIONS: list[Migration] = [
+    Migration(1, "data-contract tables", _create_v1),
+]
+
+CURRENT_VERSION = MIGRATIONS[-1].version
+
+
+def resolve_workspace_path(option: str | os.PathLike | None = None) -> Path:
+    """--workspace beats AIPIPE_WORKSPACE beats the default .aipipe/workspace.duckdb."""
+    if option:
+        return Path(option)
+    env = os.environ.get(WORKSPACE_ENV)
+    if env:
+        return Path(env)
+    return DEFAULT_WORKSPACE
+
+
+class Workspace:
+    """An open workspace. Use as a context manager or call close()."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, read_only: bool):
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+
+    # -- opening ---------------------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        read_only: bool = False,
+        migrations: list[Migration] | None = None,
+    ) -> "Workspace":
+        path = resolve_workspace_path(path)
+        migrations = MIGRATIONS if migrations is None else migrations
+        if read_only and not path.exists():
+            raise WorkspaceError(
+                f"workspace {path} does not exist: load data first (e.g. `aipipe lineage snapshot` or "
+                f"`aipipe billing load`), or point --workspace / {WORKSPACE_ENV} at an existing one"
+            )
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"workspace {path} is not a DuckDB database aipipe can read: {exc}") from exc
+        workspace = cls(path, con, read_only)
+        try:
+            workspace._check_and_migrate(migrations)
+        except BaseException:
+            con.close()
+            raise
+        return workspace
+
+    def _stored_version(self) -> tuple[int, str] | None:
+        has_meta = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'aipipe_schema'"
+        ).fetchone()[0]
+        if not has_meta:
+            other = self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchone()[0]
+            if other:
+                raise WorkspaceError(
+                    f"{self.path} holds tables but no aipipe schema version: it is not an aipipe workspace"
+                )
+            return None
+        row = self.con.execute(
+            "SELECT version, written_by FROM aipipe_schema ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def _check_and_migrate(self, migrations: list[Migration]) -> None:
+        target = migrations[-1].version
+        stored = self._stored_version()
+        version = stored[0] if stored else 0
+        if version > target:
+            raise WorkspaceError(
+                f"workspace {self.path} has schema version {version} (written by aipipe {stored[1]}), newer than "
+                f"this aipipe {__version__} reads (version {target}): upgrade aipipe, or use another --workspace"
+            )
+        if version == target:
+            return
+        if self.read_only:
+            raise WorkspaceError(
+                f"workspace {self.path} has schema version {version}, older than {target}: open it once "
+                f"without read-only access (any loading command) to migrate it"
+            )
+        pending = [m for m in migrations if m.version > version]
+        # One transaction for every step: a failure leaves the workspace exactly as it was.
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            if version == 0:
+                self.con.execute(
+                    "CREATE TABLE aipipe_schema (version INTEGER, description VARCHAR, written_by VARCHAR, "
+                    "migrated_at TIMESTAMPTZ DEFAULT current_timestamp)"
+                )
+            for step in pending:
+                step.apply(self.con)
+                self.con.execute(
+                    "INSERT INTO aipipe_schema (version, description, written_by) VALUES (?, ?, ?)",
+                    [step.version, step.description, __version__],
+                )
+            self.con.execute("COMMIT")
+        except BaseException as exc:
+            self.con.execute("ROLLBACK")
+            raise WorkspaceError(
+                f"migrating workspace {self.path} from schema version {version} to {target} failed "
+                f"({exc}); the workspace was left unchanged"
+            ) from exc
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.con.execute("SELECT max(version) FROM aipipe_schema").fetchone()[0])
+
+    # -- use ---------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All-or-nothing writes: a load that fails half-way leaves the tables as they were."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def table_names(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def count(self, table: str) -> int:
+        if table not in self.table_names():
+            raise WorkspaceError(f"workspace {self.path} has no table {table!r}")
+        return int(self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Reports: one module + one template per report, found by a registry."""
