@@ -42,7 +42,7 @@ docs: venv
 	$(PY) -m aipipe_ops.cli_reference > docs/cli.md
 
 system-deps:
-	@true
+	bash .ci/system-deps
 
 clean:
 	rm -rf $(VENV) .aipipe
