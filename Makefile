@@ -8,13 +8,14 @@ AIPIPE := $(VENV)/bin/aipipe
 SAMPLE := .aipipe/sample
 export AIPIPE_WORKSPACE ?= .aipipe/workspace.duckdb
 
-.PHONY: demo test bench docs venv system-deps clean help
+.PHONY: demo test bench docs venv bq-venv system-deps clean help
 
 help:
 	@echo "make demo   - install, generate the sample fleet, load it, print costs, write reports"
 	@echo "make test   - install (Python packages, MariaDB, Chromium) and run the whole test suite"
 	@echo "make bench  - run the benchmarks (prints ratios against same-run baselines)"
 	@echo "make docs   - regenerate docs/cli.md from the CLI"
+	@echo "make golden - regenerate the stacks' golden resource graphs (review the diff)"
 
 # The venv is rebuilt when pyproject.toml changes. pulumi-policy pins protobuf 5 while ml-metadata needs
 # protobuf < 5; its code runs on 4.25, so it is installed without its dependency pins.
@@ -28,11 +29,25 @@ $(VENV)/.installed: pyproject.toml setup.py
 
 venv: $(VENV)/.installed
 
+# bqemulator (BigQuery's REST API served from DuckDB) pins its own DuckDB and needs protobuf 6: it lives in its
+# own venv, and the billing tests start it from there. DuckDB's spatial extension is installed once from the
+# wheel's file, because DuckDB would otherwise download it.
+BQ_VENV := .venv-bq
+$(BQ_VENV)/.installed:
+	test -d $(BQ_VENV) || $(PYTHON) -m venv $(BQ_VENV)
+	$(BQ_VENV)/bin/pip install -q bqemulator "duckdb==1.5.*" "duckdb-extension-spatial==1.5.5" numpy
+	$(BQ_VENV)/bin/python -c "import duckdb, duckdb_extension_spatial, pathlib; \
+	  ext = next(pathlib.Path(duckdb_extension_spatial.__file__).parent.rglob('spatial.duckdb_extension')); \
+	  duckdb.connect().execute(f\"INSTALL '{ext}'\"); duckdb.connect().execute('LOAD spatial')"
+	touch $@
+
+bq-venv: $(BQ_VENV)/.installed
+
 demo: venv
 	$(AIPIPE) sample --runs 300 --days 30 --seed 7 --out $(SAMPLE) --force
 	@echo "sample fleet written to $(SAMPLE)"
 
-test: venv system-deps
+test: venv bq-venv system-deps
 	$(PY) -m pytest -q -n 2
 
 bench: venv
@@ -40,6 +55,10 @@ bench: venv
 
 docs: venv
 	$(PY) -m aipipe_ops.cli_reference > docs/cli.md
+
+# The stacks' golden resource graphs: regenerate deliberately, then review the diff.
+golden: venv
+	AIPIPE_UPDATE_GOLDEN=1 $(PY) -m pytest tests/stacks/test_stack_golden.py -q
 
 system-deps:
 	bash .ci/system-deps

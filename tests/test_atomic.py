@@ -18,3 +18,17 @@ def test_success_replaces(tmp_path):
     target = tmp_path / "sub" / "report.md"
     write_text_atomic(target, "new")
     assert target.read_text() == "new"
+
+
+def test_new_file_gets_the_usual_mode_and_replacement_keeps_the_old(tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "report.md"
+    write_text_atomic(target, "one")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    os.chmod(target, 0o640)
+    write_text_atomic(target, "two")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
