@@ -43,10 +43,12 @@ class Setting:
     @property
     def declared(self) -> bool:
         """Whether Pulumi.yaml can declare it: Pulumi's project config types have no objects."""
-        return self.kind in ("string", "integer", "boolean") or self.key == "masterAuthorizedNetworks"
+        return self.kind in ("string", "integer", "boolean") or self.key in STRING_ARRAYS
 
 
 REQUIRED = object()
+# Arrays of strings: Pulumi.yaml can declare these (`type: array, items: {type: string}`).
+STRING_ARRAYS = ("masterAuthorizedNetworks", "warmAcceleratorPools")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("location", "string", REQUIRED,
@@ -66,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("systemPool", "object", {}, "The CPU pool running KFP and CPU pipeline steps (fields below)."),
     Setting("gpuPools", "array", [], "GPU node pools (fields below)."),
     Setting("tpuPools", "array", [], "TPU slice node pools (fields below)."),
+    Setting("warmAcceleratorPools", "array", [],
+            "GPU/TPU pools allowed to keep nodes when idle; the guardrail policy requires the others to scale to zero."),
     Setting("kfpVersion", "string", "2.17.0", "Kubeflow Pipelines release tag installed from env/platform-agnostic."),
     Setting("tfxVersion", "string", "1.16.0", "TFX image tag pre-pulled onto the pools that run TFX steps."),
     Setting("tfxImageRepository", "string", "gcr.io/tfx-oss-public/tfx",
@@ -167,6 +171,7 @@ class StackConfig:
     dataset_location: str
     billing_account: str
     budget: Budget | None
+    warm_accelerator_pools: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -543,6 +548,13 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
     gpu_pools = tuple(_gpu_pool(i, p, region, seen, problems) for i, p in enumerate(values["gpuPools"] or []))
     tpu_pools = tuple(_tpu_pool(i, p, region, seen, problems) for i, p in enumerate(values["tpuPools"] or []))
 
+    accelerator_pools = {p.name for p in gpu_pools + tpu_pools if p is not None}
+    warm = values["warmAcceleratorPools"] or []
+    for i, name in enumerate(warm):
+        if name not in accelerator_pools:
+            problems.add(_key(f"warmAcceleratorPools[{i}]"), f"{name!r} is not a GPU or TPU pool of this stack; "
+                                                           f"allowed: {', '.join(sorted(accelerator_pools)) or 'none'}")
+
     kfp = values["kfpVersion"]
     if not _KFP_VERSION.match(kfp or ""):
         problems.add(_key("kfpVersion"), f"{kfp!r} is not a Kubeflow Pipelines 2.x release tag such as 2.17.0 "
@@ -611,6 +623,7 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
         tfx_image_repository=repo, artifact_retention_days=days, pipeline_root_bucket=bucket,
         billing_export_dataset=values["billingExportDataset"], usage_metering_dataset=values["usageMeteringDataset"],
         dataset_location=values["datasetLocation"], billing_account=account, budget=budget,
+        warm_accelerator_pools=tuple(warm),
         warnings=tuple(warnings),
     )
 
