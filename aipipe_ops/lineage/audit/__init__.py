@@ -1,0 +1,1 @@
+"""Lineage audits: rules over the workspace tables that report findings with severity and evidence."""
