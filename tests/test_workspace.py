@@ -3,7 +3,6 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from aipipe_ops import workspace as ws_module
 from aipipe_ops.errors import WorkspaceError
 from aipipe_ops.workspace import CURRENT_VERSION, MIGRATIONS, Migration, Workspace, resolve_workspace_path
 

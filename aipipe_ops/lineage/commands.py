@@ -146,7 +146,7 @@ def _graph_command(direction: str):
         else:
             click.echo(FORMATS[fmt](sub))
 
-    command.__doc__ = (f"Provenance of an artifact (id or URI): every execution, artifact and run that led to it."
+    command.__doc__ = ("Provenance of an artifact (id or URI): every execution, artifact and run that led to it."
                        if direction == "upstream" else
                        f"Impact of an artifact (id or URI): every execution, artifact and run that {verb} it "
                        f"or what was made from it.")

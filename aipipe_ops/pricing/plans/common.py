@@ -10,6 +10,8 @@ normalisation, so all three plan readers return the same PlannedResource list fo
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from aipipe_ops.errors import InputError
@@ -78,3 +80,11 @@ def stack_and_project(resources: list[PlannedResource]) -> tuple[str | None, str
         stack, project, _, _ = urn_parts(resource.urn)
         return stack, project
     return None, None
+
+
+def read_json_document(path: Path, what: str) -> Any:
+    """The parsed JSON of a plan file; an unreadable or malformed file is an InputError naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc})") from exc

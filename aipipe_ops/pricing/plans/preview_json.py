@@ -12,11 +12,10 @@ Not supported: the streaming form (PULUMI_ENABLE_STREAMING_JSON_PREVIEW, one eng
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from aipipe_ops.errors import InputError
-from aipipe_ops.pricing.plans.common import planned
+from aipipe_ops.pricing.plans.common import planned, read_json_document
 from aipipe_ops.pricing.plans.resource import PlannedResource
 
 LEAVES_NOTHING = {"delete", "delete-replaced", "discard", "discard-replaced", "read", "read-replacement",
@@ -46,8 +45,4 @@ def read_preview(document: dict, where: str = "preview JSON") -> list[PlannedRes
 
 
 def read_preview_file(path: Path) -> list[PlannedResource]:
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read preview JSON ({exc})") from exc
-    return read_preview(document, str(path))
+    return read_preview(read_json_document(path, "preview JSON"), str(path))

@@ -8,11 +8,10 @@ Secrets, as ciphertext or with --show-secrets as plaintext, read as "[secret]".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from aipipe_ops.errors import InputError
-from aipipe_ops.pricing.plans.common import planned
+from aipipe_ops.pricing.plans.common import planned, read_json_document
 from aipipe_ops.pricing.plans.resource import PlannedResource
 
 SUPPORTED_VERSIONS = (3,)
@@ -45,8 +44,4 @@ def read_stack_export(document: dict, where: str = "stack export") -> list[Plann
 
 
 def read_stack_export_file(path: Path) -> list[PlannedResource]:
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read stack export JSON ({exc})") from exc
-    return read_stack_export(document, str(path))
+    return read_stack_export(read_json_document(path, "stack export JSON"), str(path))
