@@ -1,0 +1,31 @@
+"""What a model costs (docs/cost-model.md §7): the step costs of every execution in its provenance, each counted
+once, all buckets. Cache hits are resolved to the executions that really produced the re-used artifacts by the
+lineage graph (aipipe_ops.lineage.graph), so a model is charged the original computation even when it ran in
+another run. Model costs overlap by design and are not reconciled against the bill."""
+
+from __future__ import annotations
+
+import duckdb
+
+MODEL_KINDS = ("model", "pushed_model")
+
+
+def attribute_models(con: duckdb.DuckDBPyConnection, attribution_id: int) -> int:
+    """Fill model_costs from step_costs; returns the number of models priced."""
+    ids = [r[0] for r in con.execute(
+        f"SELECT artifact_id FROM artifacts WHERE kind IN ({', '.join('?' * len(MODEL_KINDS))})",
+        list(MODEL_KINDS)).fetchall()]
+    if not ids:
+        return 0
+    from aipipe_ops.lineage.graph import upstream_executions_table
+
+    upstream = upstream_executions_table(con, "att_upstream", artifact_ids=ids)
+    con.execute(f"""
+        INSERT INTO model_costs (artifact_id, kind, run_id, bucket, cost, currency, attribution_id)
+        SELECT u.artifact_id, a.kind, sc.run_id, sc.bucket, sum(sc.cost), sc.currency, ?
+        FROM (SELECT DISTINCT artifact_id, execution_id FROM {upstream}) u
+        JOIN step_costs sc ON sc.execution_id = u.execution_id
+        JOIN artifacts a ON a.artifact_id = u.artifact_id
+        GROUP BY ALL
+    """, [attribution_id])
+    return len(ids)

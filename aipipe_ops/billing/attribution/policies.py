@@ -1,0 +1,32 @@
+"""The allocation policies by name: the CLI's --idle and --shared choices come from these registries.
+A new policy is one function in idle.py or shared.py (or a new module) and one entry here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aipipe_ops.billing.attribution import idle, shared
+from aipipe_ops.errors import ConfigError
+
+IDLE_POLICIES = {
+    "separate": idle.separate,
+    "share": idle.share_by_resource,
+}
+SHARED_POLICIES = {
+    "separate": shared.separate,
+    "weighted": shared.weighted,
+    "even": shared.even,
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    idle: str = "separate"
+    shared: str = "separate"
+    share_namespaces: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.idle not in IDLE_POLICIES:
+            raise ConfigError(f"--idle {self.idle!r}: expected one of {', '.join(IDLE_POLICIES)}")
+        if self.shared not in SHARED_POLICIES:
+            raise ConfigError(f"--shared {self.shared!r}: expected one of {', '.join(SHARED_POLICIES)}")

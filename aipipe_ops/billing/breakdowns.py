@@ -1,0 +1,84 @@
+"""The rows `aipipe costs --by ...` prints, from the latest attribution's tables.
+
+Run, pipeline and step views list one row per run (pipeline, step) with its buckets, then the money that stayed
+in its own bucket (idle, overhead, unattributed by namespace and service), so the rows add up to the export's
+net total. SKU, kind and day views spread every bucket over that key. The model view lists provenance costs,
+which overlap between models and are not meant to add up.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from aipipe_ops.errors import ConfigError
+
+BUCKET_COLUMNS = ("direct", "idle_share", "overhead_share", "shared")
+LEFTOVER_COLUMNS = ("idle", "overhead", "unattributed")
+VIEWS = ("pipeline", "run", "step", "model", "sku", "kind", "day")
+
+
+def _pivot(buckets) -> str:
+    return ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in buckets)
+
+
+def _leftovers(con) -> list[dict]:
+    rows = con.execute("""
+        SELECT bucket,
+               CASE WHEN bucket = 'unattributed' THEN coalesce(namespace, '(no namespace)') || ' / ' || coalesce(service, '?')
+                    ELSE coalesce(cluster, '(no cluster)') || ' / ' || coalesce(node_pool, '(cluster)') END AS name,
+               sum(cost) AS total, currency
+        FROM attribution_lines WHERE run_id IS NULL GROUP BY ALL ORDER BY currency, bucket, total DESC, name
+    """).fetchall()
+    return [{"class": b, "name": n, "total": t, "currency": c} for b, n, t, c in rows]
+
+
+def breakdown(con: duckdb.DuckDBPyConnection, by: str) -> tuple[list[dict], list[str]]:
+    """(rows, columns) for one view."""
+    if by not in VIEWS:
+        raise ConfigError(f"--by {by!r}: expected one of {', '.join(VIEWS)}")
+    money = list(BUCKET_COLUMNS) + ["total"]
+    if by in ("run", "pipeline"):
+        keys = ["run_id", "pipeline"] if by == "run" else ["pipeline"]
+        table = "run_costs" if by == "run" else "pipeline_costs"
+        sql = (f"SELECT {', '.join(keys)}, {_pivot(BUCKET_COLUMNS)}, sum(cost) AS total, currency FROM {table} "
+               f"GROUP BY ALL ORDER BY currency, total DESC, {keys[0]}")
+        return _with_leftovers(con, sql, keys, money), ["class", "name", *keys[1:], *money, "currency"]
+    if by == "step":
+        keys = ["run_id", "step", "execution_id"]
+        sql = (f"SELECT run_id, step, execution_id, {_pivot(BUCKET_COLUMNS)}, sum(cost) AS total, currency "
+               f"FROM step_costs GROUP BY ALL ORDER BY currency, run_id, total DESC, execution_id")
+        return _with_leftovers(con, sql, keys, money), ["class", "name", "step", "execution_id", *money, "currency"]
+    if by == "model":
+        rows = con.execute(f"""
+            SELECT m.artifact_id, m.kind, a.uri, count(DISTINCT m.run_id) AS runs, {_pivot(BUCKET_COLUMNS)},
+                   sum(m.cost) AS total, m.currency
+            FROM model_costs m LEFT JOIN artifacts a USING (artifact_id)
+            GROUP BY ALL ORDER BY m.currency, total DESC, m.artifact_id
+        """).fetchall()
+        cols = ["artifact_id", "kind", "uri", "runs", *money, "currency"]
+        return [dict(zip(cols, r)) for r in rows], cols
+    key = {"sku": ["service", "sku_id", "sku"], "kind": ["resource_kind"], "day": ["usage_day"]}[by]
+    every = list(BUCKET_COLUMNS) + list(LEFTOVER_COLUMNS)
+    # Shares are stored per run and scope; their day/SKU picture (without runs) is attribution_share_detail.
+    rows = con.execute(f"""
+        WITH lines AS (
+            SELECT bucket, service, sku_id, sku, resource_kind, usage_day, cost, currency FROM attribution_lines
+            WHERE bucket NOT IN ('idle_share', 'overhead_share', 'shared')
+            UNION ALL
+            SELECT bucket, service, sku_id, sku, resource_kind, usage_day, cost, currency FROM attribution_share_detail
+        )
+        SELECT {', '.join(key)}, {_pivot(every)}, sum(cost) AS total, currency FROM lines
+        GROUP BY ALL ORDER BY currency, {'usage_day' if by == 'day' else 'total DESC'}, {key[-1]}
+    """).fetchall()
+    cols = [*key, *every, "total", "currency"]
+    return [dict(zip(cols, r)) for r in rows], cols
+
+
+def _with_leftovers(con, sql: str, keys: list[str], money: list[str]) -> list[dict]:
+    out = []
+    for r in con.execute(sql).fetchall():
+        rec = dict(zip([*keys, *money, "currency"], r))
+        rec["class"] = "step" if "step" in keys else "run" if "run_id" in keys else "pipeline"
+        rec["name"] = rec.pop(keys[0])
+        out.append(rec)
+    return out + _leftovers(con)

@@ -1,0 +1,144 @@
+"""The one definition of cost_lines, rendered for DuckDB (files) and for BigQuery (bq:// tables).
+
+Export rows are never pulled out of the engine that holds them: `cost_lines_query` aggregates them there to
+the grain attribution needs (one line per usage hour x SKU x cluster x node pool x namespace x run labels x
+cost type x invoice month x project x currency) and only those lines travel. Net cost is computed as
+Google's invoice-total query does (reference/billing.md §4.1): cost + the sum of the row's own credits, inside
+the row, so credits never fan out and unlabelled rows stay in every total. The export totals that attribution
+is reconciled against are rolled up from these lines per US/Pacific usage day (`export_totals_sql`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+from aipipe_ops.billing.resource_kinds import kind_case_sql
+from aipipe_ops.billing.schema import REQUIRED
+
+# Label keys (reference/billing.md §2.2, §3.1, §3.7).
+CLUSTER_LABEL = "goog-k8s-cluster-name"
+NODE_POOL_LABEL = "goog-k8s-node-pool-name"
+NAMESPACE_LABEL = "k8s-namespace"
+RUN_LABEL = "k8s-label/pipeline/runid"
+WORKFLOW_LABEL = "k8s-label/workflows.argoproj.io/workflow"
+VERTEX_RUN_LABEL = "vertex-ai-pipelines-run-billing-id"
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """US/Pacific usage days, both inclusive; None = open."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """[start, end) instants of the window."""
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo("America/Los_Angeles")
+        start = dt.datetime.combine(self.since, dt.time(), tz) if self.since else None
+        end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), tz) if self.until else None
+        return start, end
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until)
+
+
+class Renderer:
+    """Expressions over one export relation in one dialect; a column the relation lacks renders as NULL."""
+
+    def __init__(self, dialect, present: set[str]):
+        self.d = dialect
+        self.present = present
+
+    def col(self, path: str, type_name: str | None = None) -> str:
+        if path in self.present:
+            return self.d.col(path)
+        if path in {c.path for c in REQUIRED}:
+            raise AssertionError(f"required column {path} reached rendering; sources check it first")
+        return self.d.null(type_name or self.d.string_type)
+
+
+# The grain: each key is (name, expression). Order is the order of cost_lines' key columns.
+KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
+    ("usage_start", lambda r: r.d.ts(r.col("usage_start_time"))),
+    ("invoice_month", lambda r: r.col("invoice.month")),
+    ("project", lambda r: r.col("project.id")),
+    ("sku_id", lambda r: r.col("sku.id")),
+    ("cluster", lambda r: r.d.label(CLUSTER_LABEL)),
+    ("node_pool", lambda r: r.d.label(NODE_POOL_LABEL)),
+    ("namespace", lambda r: r.d.label(NAMESPACE_LABEL)),
+    ("run_label", lambda r: r.d.label(RUN_LABEL)),
+    ("workflow", lambda r: r.d.label(WORKFLOW_LABEL)),
+    ("vertex_run", lambda r: r.d.label(VERTEX_RUN_LABEL)),
+    ("currency", lambda r: r.col("currency")),
+    ("cost_type", lambda r: f"COALESCE({r.col('cost_type')}, 'regular')"),
+)
+# Functions of the keys (a SKU id has one description and belongs to one service): carried with ANY_VALUE.
+DETAILS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
+    ("service_id", lambda r: r.col("service.id")),
+    ("service", lambda r: r.col("service.description")),
+    ("sku", lambda r: r.col("sku.description")),
+)
+
+# cost_lines columns the query returns, in this order.
+COST_LINE_COLUMNS = (
+    "usage_start", "usage_day", "invoice_month", "project", "service", "service_id", "sku_id", "sku",
+    "resource_kind", "cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "cost",
+    "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows",
+)
+
+
+def window_filter(dialect, window: UsageWindow) -> list[str]:
+    """Conditions on usage_start_time selecting the window's US/Pacific days."""
+    start, end = window.bounds()
+    ts = dialect.ts(dialect.col("usage_start_time"))
+    out = []
+    if start:
+        out.append(f"{ts} >= {dialect.timestamp(start)}")
+    if end:
+        out.append(f"{ts} < {dialect.timestamp(end)}")
+    return out
+
+
+def _where(conditions: list[str]) -> str:
+    return ("WHERE " + " AND ".join(f"({c})" for c in conditions)) if conditions else ""
+
+
+def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: list[str]) -> str:
+    """SELECT returning COST_LINE_COLUMNS: export rows aggregated to the attribution grain."""
+    r = Renderer(dialect, present)
+    export_time = dialect.ts(r.col("export_time", "TIMESTAMP" if dialect.name == "bigquery" else "TIMESTAMPTZ"))
+    row_cols = [f"{expr(r)} AS {name}" for name, expr in KEYS + DETAILS]
+    row_cols += [
+        f"{dialect.money(r.col('cost'))} AS cost",
+        f"{dialect.credit_sum()} AS credits",
+        f"{export_time} AS export_time",
+    ]
+    keys = ", ".join(name for name, _ in KEYS)
+    grouped = (
+        f"SELECT {keys}, {', '.join(f'ANY_VALUE({n}) AS {n}' for n, _ in DETAILS)}, SUM(cost) AS cost, "
+        f"SUM(credits) AS credits, MAX(export_time) AS export_time, COUNT(*) AS export_rows "
+        f"FROM (SELECT {', '.join(row_cols)} FROM {source_sql} {_where(conditions)}) AS export_rows "
+        f"GROUP BY {keys}"
+    )
+    derived = {
+        "usage_day": dialect.pacific_day("usage_start"),
+        "resource_kind": kind_case_sql("service", "sku"),
+        "net_cost": "cost + credits",
+    }
+    select = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in COST_LINE_COLUMNS)
+    return f"SELECT {select} FROM ({grouped}) AS lines"
+
+
+EXPORT_TOTAL_COLUMNS = ("usage_day", "invoice_month", "currency", "cost", "credits", "net_cost", "export_rows")
+
+
+def export_totals_sql(lines: str) -> str:
+    """The export's net total per usage day, invoice month and currency, rolled up from the staged lines (which
+    hold every export row of the window: nothing is filtered between the two), so a load scans the export once."""
+    return (f"SELECT usage_day, invoice_month, currency, sum(cost) AS cost, sum(credits) AS credits, "
+            f"sum(net_cost) AS net_cost, sum(export_rows) AS export_rows FROM {lines} "
+            f"GROUP BY usage_day, invoice_month, currency")

@@ -1,0 +1,51 @@
+"""Reconciliation: the export's own net total per currency beside the sum of the attribution's buckets.
+
+Both sides are exact decimals built from the same per-row cast, so the only difference allowed is zero: any
+other difference means money was lost or counted twice, and is an error, never a warning.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+
+from aipipe_ops.errors import ReconciliationError
+
+TOLERANCE = Decimal(0)
+BUCKETS = ("direct", "idle_share", "overhead_share", "shared", "idle", "overhead", "unattributed")
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str, params: list) -> list[dict]:
+    """Per currency: export_net_total (billing_export_totals in the window) vs the buckets of att_lines."""
+    pivot = ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in BUCKETS)
+    rows = con.execute(f"""
+        WITH export AS (
+            SELECT currency, sum(net_cost) AS export_net_total FROM billing_export_totals
+            WHERE {totals_where} GROUP BY currency
+        ),
+        buckets AS (SELECT currency, {pivot}, sum(cost) AS buckets_total FROM att_lines GROUP BY currency)
+        SELECT coalesce(e.currency, b.currency) AS currency,
+               coalesce(e.export_net_total, 0) AS export_net_total,
+               {', '.join(f'coalesce(b.{x}, 0) AS {x}' for x in BUCKETS)},
+               coalesce(b.buckets_total, 0) AS buckets_total
+        FROM export e FULL JOIN buckets b ON e.currency = b.currency
+        ORDER BY 1
+    """, params).fetchall()
+    names = ["currency", "export_net_total", *BUCKETS, "buckets_total"]
+    out = []
+    for row in rows:
+        rec = dict(zip(names, row))
+        rec["difference"] = rec["buckets_total"] - rec["export_net_total"]
+        rec["status"] = "ok" if abs(rec["difference"]) <= TOLERANCE else "MISMATCH"
+        out.append(rec)
+    return out
+
+
+def raise_on_mismatch(reconciliation: list[dict]) -> None:
+    bad = [r for r in reconciliation if r["status"] != "ok"]
+    if bad:
+        detail = "; ".join(f"{r['currency']}: export net total {r['export_net_total']} but buckets add up to "
+                           f"{r['buckets_total']} (difference {r['difference']})" for r in bad)
+        raise ReconciliationError(f"attribution does not reconcile with the billing export: {detail}. Reload the "
+                                  f"export (`aipipe billing load`) and report this if it persists")

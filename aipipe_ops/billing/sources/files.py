@@ -1,0 +1,177 @@
+"""Billing export files read by DuckDB: Parquet, newline-delimited JSON, CSV; one file, a glob or a directory.
+
+Files are described one by one (a file lacking a required column is refused by name), then read together with
+union_by_name, so files from an older export schema sit beside newer ones: a column only some files have reads
+as NULL in the others. All aggregation runs in DuckDB; no export row is materialised in Python.
+
+CSV has no nested records: records are dotted columns (service.id, service.description, sku.id, ...) and the
+repeated records `labels` and `credits` are JSON text, as BigQuery's TO_JSON_STRING writes them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+import duckdb
+
+from aipipe_ops.billing import normalise, schema
+from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.billing.sources import SourceOptions, StagedExport
+from aipipe_ops.errors import InputError
+
+FORMATS = {  # suffix -> format
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".jsonl.gz": "jsonl", ".json.gz": "jsonl",
+    ".csv": "csv", ".csv.gz": "csv",
+}
+
+# Types DuckDB is told when it reads JSON or CSV (Parquet carries its own): the export's BigQuery schema.
+TYPES = {
+    "usage_start_time": "TIMESTAMPTZ",
+    "export_time": "TIMESTAMPTZ",
+    "cost": "DOUBLE",
+    "currency": "VARCHAR",
+    "cost_type": "VARCHAR",
+    "service": 'STRUCT("id" VARCHAR, "description" VARCHAR)',
+    "sku": 'STRUCT("id" VARCHAR, "description" VARCHAR)',
+    "project": 'STRUCT("id" VARCHAR)',
+    "invoice": 'STRUCT("month" VARCHAR)',
+    "labels": 'STRUCT("key" VARCHAR, "value" VARCHAR)[]',
+    "credits": 'STRUCT("name" VARCHAR, "amount" DOUBLE)[]',
+}
+RECORD_FIELDS = {"service": ("id", "description"), "sku": ("id", "description"), "project": ("id",),
+                 "invoice": ("month",), "labels": ("key", "value"), "credits": ("amount",)}
+
+
+def _format_of(path: str) -> str | None:
+    name = path.lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return FORMATS[suffix]
+    return None
+
+
+def expand(spec: str) -> list[str]:
+    """The files a --billing PATH names: a file, a glob, or every export file in a directory (recursively)."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*") if p.is_file() and _format_of(p.name))
+        where = f"directory {spec}"
+    elif any(ch in spec for ch in "*?["):
+        files = sorted(p for p in glob.glob(os.path.expanduser(spec), recursive=True) if os.path.isfile(p))
+        where = f"pattern {spec}"
+    else:
+        if not path.exists():
+            raise InputError(f"--billing {spec}: no such file or directory")
+        files, where = [str(path)], f"file {spec}"
+    if not files:
+        raise InputError(f"--billing {spec}: {where} matches no billing export file (.parquet, .jsonl, .csv)")
+    unknown = [f for f in files if not _format_of(f)]
+    if unknown:
+        raise InputError(f"--billing {spec}: {unknown[0]} is not a billing export file aipipe reads "
+                         f"(.parquet, .jsonl, .json, .csv)")
+    formats = {_format_of(f) for f in files}
+    if len(formats) > 1:
+        raise InputError(f"--billing {spec}: {where} mixes {' and '.join(sorted(formats))} files; they may hold the "
+                         f"same rows twice. Point --billing at one format, e.g. {spec.rstrip('/')}/*.parquet")
+    return [str(Path(f).resolve()) for f in files]
+
+
+def _sql_list(files: list[str]) -> str:
+    return "[" + ", ".join(DUCKDB.quote(f) for f in files) + "]"
+
+
+class FileSource:
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return "://" not in spec
+
+    def __init__(self, spec: str, options: SourceOptions):
+        self.spec = spec
+        self.options = options
+        self.files = expand(spec)
+        self.format = _format_of(self.files[0])
+
+    @property
+    def canonical(self) -> str:
+        path = Path(self.spec).expanduser()
+        return str(path.resolve()) if path.exists() else str(Path(os.path.abspath(os.path.expanduser(self.spec))))
+
+    # -- describing files ---------------------------------------------------------------------------------------
+    def _paths_of(self, con: duckdb.DuckDBPyConnection, file: str) -> set[str]:
+        try:
+            if self.format == "parquet":
+                rel = con.read_parquet(file)
+            elif self.format == "jsonl":
+                rel = con.read_json(file, format="newline_delimited")
+            else:
+                rel = con.read_csv(file, header=True, all_varchar=True)
+            types = dict(zip(rel.columns, rel.types))
+        except duckdb.Error as exc:
+            raise InputError(f"{file}: cannot read it as {self.format}: {str(exc).splitlines()[0]}") from exc
+        if self.format == "parquet":
+            return schema.duckdb_paths(types)
+        paths = set(types)
+        for record, fields in RECORD_FIELDS.items():
+            if record in types:
+                # JSON: a record whose rows are all empty or null has no detectable fields; the read below
+                # imposes the export's type, so its fields are taken as present. CSV: JSON text, the same.
+                detected = schema.duckdb_paths({record: types[record]})
+                known = {p.split(".", 1)[1] for p in detected if "." in p}
+                paths |= {f"{record}.{f}" for f in fields if f in known or not known}
+        return paths
+
+    def describe(self, con) -> set[str]:
+        """Paths present in at least one file; every file must have the required ones."""
+        union: set[str] = set()
+        for file in self.files:
+            paths = self._paths_of(con, file)
+            schema.check_columns(file, paths)
+            union |= paths
+        return union
+
+    # -- reading ------------------------------------------------------------------------------------------------
+    def relation_sql(self, present: set[str]) -> str:
+        files = _sql_list(self.files)
+        if self.format == "parquet":
+            return f"read_parquet({files}, union_by_name = true)"
+        if self.format == "jsonl":
+            wanted = sorted({p.split(".", 1)[0] for p in present} & set(TYPES))
+            columns = "{" + ", ".join(f"{DUCKDB.quote(c)}: {DUCKDB.quote(TYPES[c])}" for c in wanted) + "}"
+            return f"read_json({files}, format = 'newline_delimited', columns = {columns})"
+        return f"({self._csv_projection(files, present)})"
+
+    def _csv_projection(self, files: str, present: set[str]) -> str:
+        raw = f"read_csv({files}, header = true, all_varchar = true, union_by_name = true)"
+        cols = []
+        for name in ("usage_start_time", "export_time", "cost", "currency", "cost_type"):
+            if name in present:
+                cols.append(f'CAST("{name}" AS {TYPES[name]}) AS "{name}"')
+        for record in ("service", "sku", "project", "invoice"):
+            fields = [f for f in RECORD_FIELDS[record] if f"{record}.{f}" in present]
+            if fields:
+                packed = ", ".join(f"'{f}': \"{record}.{f}\"" for f in fields)
+                cols.append(f'{{{packed}}} AS "{record}"')
+        for record in ("labels", "credits"):
+            element = '{"key": "VARCHAR", "value": "VARCHAR"}' if record == "labels" else \
+                '{"name": "VARCHAR", "amount": "DOUBLE"}'
+            cols.append(f"from_json(coalesce(\"{record}\", '[]'), '[{element}]') AS \"{record}\"")
+        return f"SELECT {', '.join(cols)} FROM {raw}"
+
+    def stage(self, con: duckdb.DuckDBPyConnection, window: normalise.UsageWindow) -> StagedExport:
+        present = self.describe(con)
+        source_sql = self.relation_sql(present)
+        conditions = normalise.window_filter(DUCKDB, window)
+        # The query runs inside the load's INSERT: DuckDB streams the files into cost lines in one pass.
+        return StagedExport(self.canonical, f"{len(self.files)} {self.format} file(s) from {self.spec}",
+                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions),
+                            {"files": len(self.files), "format": self.format})
+
+    def read_error(self, exc: duckdb.Error) -> InputError:
+        return InputError(f"--billing {self.spec}: reading the {self.format} files failed: "
+                          f"{str(exc).splitlines()[0]}")
+
+
+SOURCE = FileSource

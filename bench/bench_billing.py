@@ -1,0 +1,146 @@
+"""Billing end to end on a large detailed export: `billing load` + attribution, against two baselines measured
+in the same run.
+
+Input: the Parquet billing export of `aipipe sample --runs 9000 --days 365 --tenants 200 --seed 5` (about 10
+million rows), generated once into bench/out/billing-10m/ (or AIPIPE_BENCH_BILLING_DIR; AIPIPE_BENCH_BILLING_SMALL=1
+uses a 1-month fleet for a quick look). The lineage snapshot is taken first and not timed: run ids of TFX runs
+resolve through it, as in real use.
+
+Measured, each part in a fresh process (its peak RSS is its own):
+- aipipe: load (normalise + aggregate inside DuckDB) + attribute (--idle share --shared weighted), one process;
+- yardstick: one hand-written DuckDB query computing per-run net cost over the same files (list functions);
+- pandas: explode labels, pick the run label, explode credits, group by run (on the first PANDAS_ROWS rows:
+  its memory grows with rows x labels; the comparison is rows per second).
+Printed: rows/s of each, aipipe's time over the yardstick's, aipipe's speed over pandas', peak RSS. Targets:
+>= 3M rows/s, <= 1.5x the yardstick, >= 20x pandas, <= 2 GB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+FULL = ["--runs", "9000", "--days", "365", "--tenants", "200", "--seed", "5"]
+SMALL = ["--runs", "800", "--days", "30", "--tenants", "200", "--seed", "5"]
+PANDAS_ROWS = 2_000_000
+RUN_LABEL = "k8s-label/pipeline/runid"
+
+
+def _fleet_dir() -> Path:
+    small = os.environ.get("AIPIPE_BENCH_BILLING_SMALL") == "1"
+    default = PROJECT_DIR / "bench" / "out" / ("billing-small" if small else "billing-10m")
+    out = Path(os.environ.get("AIPIPE_BENCH_BILLING_DIR", default))
+    if not (out / "ground_truth.json").exists():
+        print(f"generating the sample fleet into {out} (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "aipipe_ops", "sample", *(SMALL if small else FULL), "--out", str(out),
+                        "--billing-format", "parquet", "--force"], check=True, cwd=PROJECT_DIR,
+                       stdout=subprocess.DEVNULL)
+    return out
+
+
+# -- the parts, each run in its own process -----------------------------------------------------------------
+def part_aipipe(fleet: Path, workspace: Path) -> dict:
+    from aipipe_ops.billing.attribution.attribute import attribute
+    from aipipe_ops.billing.attribution.policies import Policy
+    from aipipe_ops.billing.load import load_billing
+    from aipipe_ops.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        started = time.perf_counter()
+        summary = load_billing(ws, str(fleet / "billing" / "*.parquet"))
+        loaded = time.perf_counter()
+        result = attribute(ws, Policy(idle="share", shared="weighted"))
+        done = time.perf_counter()
+    return {"rows": summary.export_rows, "seconds": done - started, "load_seconds": loaded - started,
+            "attribute_seconds": done - loaded, "cost_lines": summary.cost_lines,
+            "reconciled": all(r["status"] == "ok" for r in result.reconciliation)}
+
+
+def part_yardstick(fleet: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    files = str(fleet / "billing" / "*.parquet")
+    started = time.perf_counter()
+    rows = con.execute(f"""
+        SELECT list_filter(labels, lambda l: l.key = '{RUN_LABEL}')[1].value AS run_id,
+               sum(CAST(cost AS DECIMAL(38, 9))
+                   + coalesce(list_sum(list_transform(credits, lambda c: CAST(c.amount AS DECIMAL(38, 9)))), 0)),
+               count(*)
+        FROM read_parquet('{files}') GROUP BY 1
+    """).fetchall()
+    return {"rows": sum(r[2] for r in rows), "seconds": time.perf_counter() - started, "runs": len(rows)}
+
+
+def part_pandas(fleet: Path) -> dict:
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(str(fleet / "billing"), format="parquet")
+    table = dataset.head(PANDAS_ROWS, columns=["labels", "cost", "credits"])
+    started = time.perf_counter()
+    df = table.to_pandas()
+    df["row"] = range(len(df))
+    labels = df[["row", "labels"]].explode("labels").dropna(subset=["labels"])
+    labels = labels[[lab["key"] == RUN_LABEL for lab in labels["labels"]]]
+    run = labels.assign(run_id=[lab["value"] for lab in labels["labels"]])[["row", "run_id"]]
+    credits = df[["row", "credits"]].explode("credits").dropna(subset=["credits"])
+    credits = credits.assign(amount=[c["amount"] for c in credits["credits"]]).groupby("row")["amount"].sum()
+    df = df[["row", "cost"]].merge(run, on="row", how="left")
+    df["net"] = df["cost"] + df["row"].map(credits).fillna(0)
+    per_run = df.groupby("run_id", dropna=False)["net"].sum()
+    return {"rows": len(table), "seconds": time.perf_counter() - started, "runs": len(per_run)}
+
+
+def _run_part(name: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.bench_billing", "--part", name, *args], cwd=PROJECT_DIR,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    fleet = _fleet_dir()
+    load_avg = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-billing-") as tmp:
+        workspace = Path(tmp) / "workspace.duckdb"
+        subprocess.run([sys.executable, "-m", "aipipe_ops", "--workspace", str(workspace), "lineage", "snapshot",
+                        "--mlmd", f"sqlite:///{fleet}/mlmd.sqlite"], check=True, cwd=PROJECT_DIR,
+                       stdout=subprocess.DEVNULL)
+        yard = _run_part("yardstick", str(fleet))
+        aip = _run_part("aipipe", str(fleet), str(workspace))
+        pan = _run_part("pandas", str(fleet))
+    gb = 1024 ** 3
+    aip_rate, yard_rate, pan_rate = (p["rows"] / p["seconds"] for p in (aip, yard, pan))
+    print(f"load average before: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} (2 cores)")
+    print(f"export rows: {aip['rows']:,} -> cost lines: {aip['cost_lines']:,}; reconciled: {aip['reconciled']}")
+    print(f"aipipe load + attribute: {aip['seconds']:.2f} s (load {aip['load_seconds']:.2f} s, attribute "
+          f"{aip['attribute_seconds']:.2f} s) = {aip_rate / 1e6:.2f} M rows/s   [target >= 3.00]")
+    print(f"yardstick DuckDB query: {yard['seconds']:.2f} s = {yard_rate / 1e6:.2f} M rows/s; aipipe / yardstick "
+          f"time = {aip['seconds'] / yard['seconds']:.2f}x   [target <= 1.50]")
+    print(f"pandas explode + groupby ({pan['rows']:,} rows): {pan['seconds']:.2f} s = {pan_rate / 1e6:.3f} M rows/s; "
+          f"aipipe is {aip_rate / pan_rate:.1f}x faster   [target >= 20]")
+    print(f"peak RSS: aipipe {aip['peak_rss'] / gb:.2f} GB [target <= 2.00], yardstick {yard['peak_rss'] / gb:.2f} GB, "
+          f"pandas {pan['peak_rss'] / gb:.2f} GB")
+
+
+def _part_main(argv: list[str]) -> None:
+    name, *args = argv
+    result = {"aipipe": part_aipipe, "yardstick": part_yardstick, "pandas": part_pandas}[name](
+        *[Path(a) for a in args])
+    result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--part":
+        _part_main(sys.argv[2:])
+    else:
+        main()
