@@ -1,0 +1,75 @@
+"""`aipipe report`: write every registered report (HTML, Markdown, CSV, JSON) for a period and a pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aipipe_ops.cli_context import pass_app
+from aipipe_ops.errors import ConfigError
+
+from .document import ReportParameters
+from .registry import all_reports, get_report
+from .rendering import FORMATS, render
+from .writer import write_reports
+
+DEFAULT_OUT = Path(".aipipe") / "reports"
+
+
+def _formats(value: str) -> list[str]:
+    wanted = [part.strip().lower() for part in value.split(",") if part.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise ConfigError(f"--format {value!r}: expected a comma-separated list of {', '.join(FORMATS)}")
+    return list(dict.fromkeys(wanted))
+
+
+@click.command("report")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(DEFAULT_OUT), show_default=True,
+              help="Directory for the report files (created if missing).")
+@click.option("--format", "formats", default=",".join(FORMATS), show_default=True,
+              help="Comma-separated formats: html (charts, self-contained), md (pull requests, wikis), "
+                   "csv (spreadsheets), json (machines).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First usage day included (YYYY-MM-DD, US/Pacific as the invoice counts days). The billing "
+                   "engine attributes the period with the last policy of `aipipe costs` (default: separate).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last usage day included (YYYY-MM-DD, US/Pacific).")
+@click.option("--pipeline", default=None, help="Only this pipeline (the reconciliation still covers the whole export).")
+@click.option("--report", "names", multiple=True, metavar="NAME",
+              help="Only this report (repeatable): pipeline-costs, lineage-audit. Default: all.")
+@pass_app
+def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, names: tuple[str, ...]) -> None:
+    """Write the cost and lineage audit reports: HTML, Markdown, CSV and JSON with the same numbers.
+
+    pipeline-costs: what each pipeline, run, step and pushed model cost; GPU/TPU/CPU/storage/network shares;
+    idle and overhead; waste; reconciliation with the billing export. lineage-audit: audit findings by severity,
+    each with its lineage path and the cost attached to it.
+
+    Files are written atomically as OUT/<report>.<format>; an existing file that is not an aipipe report is never
+    overwritten. Prints the path of every file written.
+    """
+    fmts = _formats(formats)
+    params = ReportParameters(since=since.date() if since else None, until=until.date() if until else None,
+                              pipeline=pipeline)
+    if params.since and params.until and params.since > params.until:
+        raise ConfigError(f"--since {params.since} is after --until {params.until}")
+    specs = [get_report(n) for n in names] if names else list(all_reports())
+    out = Path(out_dir)
+    files: dict[Path, str] = {}
+    warnings: list[str] = []
+    # Not read-only: an older workspace is migrated first, like any other command. Reports write no table.
+    with app.open_workspace() as ws:
+        for spec in specs:
+            doc = spec.build_document(ws, params)
+            warnings += [f"{spec.file_stem}: {w}" for w in doc.extras.get("warnings", [])]
+            for fmt in fmts:
+                files[out / f"{spec.file_stem}.{fmt}"] = render(doc, spec, fmt)
+    for path in write_reports(files):
+        click.echo(str(path))
+    for warning in warnings:
+        click.echo(f"aipipe: warning: {warning}", err=True)
+
+
+COMMANDS = [report]

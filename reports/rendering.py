@@ -1,0 +1,185 @@
+"""Render a ReportDocument as HTML, Markdown, CSV or JSON.
+
+HTML and Markdown come from the report's own templates (`<name>.html.j2`, `<name>.md.j2`) built on the shared
+`_layout.html.j2` / `_macros.*.j2`; CSV and JSON are generic serialisations of the same tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from aipipe_ops import __version__
+
+from . import formatting
+from .document import ReportDocument, Table
+from .registry import ReportSpec
+from .writer import CSV_MARKER_COLUMN, JSON_MARKER_KEY, html_marker, markdown_marker
+
+FORMATS = ("html", "md", "csv", "json")
+TEMPLATE_DIR = Path(__file__).parent
+JSON_FORMAT_VERSION = 1
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _column_of(key: str, table: Table):
+    return table.column(key)
+
+
+def pivot(rows: list[dict[str, Any]], row_key: str, col_key: str, order: list[str] | None = None) -> dict[str, Any]:
+    """Long rows (row, column, cost) as a matrix for reading; cells keep the rows' cost and share."""
+    order = list(order or [])
+    present = []
+    for row in rows:
+        if row[col_key] not in present:
+            present.append(row[col_key])
+    columns = [c for c in order if c in present] + [c for c in present if c not in order]
+    matrix: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        line = matrix.setdefault(row[row_key], {"label": row[row_key], "cells": {}, "total": 0})
+        line["cells"][row[col_key]] = row
+        line["total"] += row["cost"]
+    return {
+        "columns": columns,
+        "rows": [{"label": r["label"], "cells": [r["cells"].get(c) for c in columns], "total": r["total"]}
+                 for r in matrix.values()],
+    }
+
+
+def _filters() -> dict[str, Any]:
+    return {
+        "column_of": _column_of,
+        "abs": abs,
+        "pivot": pivot,
+        "money": formatting.money,
+        "money_short": formatting.money_short,
+        "percent": formatting.percent,
+        "percent_short": formatting.percent_short,
+        "hours": formatting.hours,
+        "count": formatting.count,
+        "date": formatting.date,
+        "cell": formatting.cell,
+        "exact": formatting.exact,
+        "md": _md_cell,
+    }
+
+
+@lru_cache(maxsize=2)
+def _environment(kind: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=(kind == "html"),
+        undefined=jinja2.StrictUndefined,   # a typo in a template fails the tests, not the reader
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(_filters())
+    return env
+
+
+def _context(doc: ReportDocument, spec: ReportSpec) -> dict[str, Any]:
+    return {
+        "doc": doc,
+        "spec": spec,
+        "params": doc.parameters,
+        "version": __version__,
+        "css": (TEMPLATE_DIR / "style.css").read_text(encoding="utf-8"),
+    }
+
+
+def render_html(doc: ReportDocument, spec: ReportSpec) -> str:
+    template = _environment("html").get_template(f"{spec.name}.html.j2")
+    return template.render(marker=jinja2.utils.markupsafe.Markup(html_marker(spec.name)), **_context(doc, spec))
+
+
+def render_markdown(doc: ReportDocument, spec: ReportSpec) -> str:
+    template = _environment("md").get_template(f"{spec.name}.md.j2")
+    text = template.render(marker=markdown_marker(spec.name), **_context(doc, spec))
+    # Markdown renderers treat 3+ blank lines like one; keep the source tidy for diffs in pull requests.
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
+
+
+def _csv_columns(doc: ReportDocument) -> list[str]:
+    columns: list[str] = []
+    for table in doc.all_tables():
+        for column in table.columns:
+            if column.key not in columns:
+                columns.append(column.key)
+    return columns
+
+
+def render_csv(doc: ReportDocument, spec: ReportSpec) -> str:
+    """One file, one row per table row: `section` says which table; exact values, spreadsheet-friendly.
+
+    Columns are the union of all tables' columns (a key means the same thing in every table, e.g. `cost` is
+    always money in the row's `currency`), so filtering on `section` gives each table back.
+    """
+    columns = _csv_columns(doc)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([CSV_MARKER_COLUMN, "section", "currency", *columns])
+    for table in doc.all_tables():
+        for row in table.rows:
+            writer.writerow(
+                [spec.name, table.id, table.currency or ""] + [formatting.exact(row.get(c)) for c in columns]
+            )
+    return buffer.getvalue()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return formatting.exact(value)   # Decimal money as a string keeps every digit
+
+
+def _json_table(table: Table) -> dict[str, Any]:
+    return {
+        "id": table.id,
+        "title": table.title,
+        "currency": table.currency,
+        "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in table.columns],
+        "rows": [{c.key: _json_value(row.get(c.key)) for c in table.columns} for row in table.rows],
+        **({"note": table.note} if table.note else {}),
+    }
+
+
+def render_json(doc: ReportDocument, spec: ReportSpec) -> str:
+    payload = {
+        JSON_MARKER_KEY: spec.name,   # first key: the writer recognises its own files by it
+        "format_version": JSON_FORMAT_VERSION,
+        "title": doc.title,
+        "generated_at": doc.generated_at.isoformat(),
+        "generated_by": f"aipipe {__version__}",
+        "parameters": _json_value(doc.parameters.as_dict()),
+        "currencies": doc.currencies,
+        "notes": doc.notes,
+        "tables": [_json_table(t) for t in doc.common],
+        "by_currency": {
+            block.currency: {table_id: _json_table(t) for table_id, t in block.tables.items()}
+            for block in doc.blocks
+        },
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {"html": render_html, "md": render_markdown, "csv": render_csv, "json": render_json}
+
+
+def render(doc: ReportDocument, spec: ReportSpec, fmt: str) -> str:
+    return RENDERERS[fmt](doc, spec)
