@@ -6,15 +6,17 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 AIPIPE := $(VENV)/bin/aipipe
 SAMPLE := .aipipe/sample
+REPORTS := .aipipe/reports
 export AIPIPE_WORKSPACE ?= .aipipe/workspace.duckdb
 
-.PHONY: demo test bench docs venv bq-venv system-deps clean help
+.PHONY: demo test bench docs golden venv bq-venv system-deps clean help screenshots
 
 help:
 	@echo "make demo   - install, generate the sample fleet, load it, print costs, write reports"
 	@echo "make test   - install (Python packages, MariaDB, Chromium) and run the whole test suite"
 	@echo "make bench  - run the benchmarks (prints ratios against same-run baselines)"
 	@echo "make docs   - regenerate docs/cli.md from the CLI"
+	@echo "make screenshots - the README's report pictures (docs/report-*.png) from the sample fleet"
 	@echo "make golden - regenerate the stacks' golden resource graphs (review the diff)"
 
 # The venv is rebuilt when pyproject.toml changes. pulumi-policy pins protobuf 5 while ml-metadata needs
@@ -44,8 +46,20 @@ $(BQ_VENV)/.installed:
 bq-venv: $(BQ_VENV)/.installed
 
 demo: venv
-	$(AIPIPE) sample --runs 300 --days 30 --seed 7 --out $(SAMPLE) --force
+	bash .ci/system-deps demo
+	$(AIPIPE) sample --runs 300 --days 30 --seed 7 --out $(SAMPLE) --force --billing-format parquet
 	@echo "sample fleet written to $(SAMPLE)"
+	$(AIPIPE) lineage snapshot --mlmd $(SAMPLE)/mlmd.sqlite --replace
+	$(AIPIPE) billing load --billing '$(SAMPLE)/billing/*.parquet'
+	$(AIPIPE) costs
+	@echo "reports of the sample fleet:"
+	$(AIPIPE) report --out $(REPORTS)
+
+# The README's pictures of both reports: the top of each page as a laptop shows it, from the sample fleet's reports
+# (written by `make demo` first), taken by headless Chromium, which also fails the target on any console error.
+screenshots: demo system-deps
+	$(PY) -m aipipe_ops.reports.browser $(REPORTS)/pipeline-costs.html docs/report-pipeline-costs.png 1366 1800
+	$(PY) -m aipipe_ops.reports.browser $(REPORTS)/lineage-audit.html docs/report-lineage-audit.png 1366 1300
 
 test: venv bq-venv system-deps
 	$(PY) -m pytest -q -n 2

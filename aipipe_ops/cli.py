@@ -20,6 +20,11 @@ from aipipe_ops.workspace import WORKSPACE_ENV
 
 COMMAND_MODULES = [
     "aipipe_ops.workspace_commands",
+    "aipipe_ops.reports.commands",
+    "aipipe_ops.pricing.commands",
+    "aipipe_ops.lineage.commands",
+    "aipipe_ops.billing.commands",
+    "aipipe_ops.sample.commands",
 ]
 
 

@@ -163,9 +163,99 @@ def _create_v1(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V1)
 
 
+# Version 2: what a lineage snapshot needs beyond the contract columns (aipipe_ops/lineage). Steps, artifacts and
+# events keep the MLMD type, name, properties and raw event type; mlmd_* tables mirror the contexts, associations
+# and types that map executions to runs; lineage_* tables are the graph index rebuilt after each snapshot.
+SCHEMA_V2_LINEAGE = """
+ALTER TABLE runs ADD COLUMN context_id BIGINT;          -- MLMD id of the run context
+ALTER TABLE runs ADD COLUMN workflow VARCHAR;           -- Argo workflow name when the store records it (KFP v1, TFX on KFP)
+ALTER TABLE steps ADD COLUMN type_name VARCHAR;         -- MLMD execution type (system.ContainerExecution, TFX class path...)
+ALTER TABLE steps ADD COLUMN name VARCHAR;              -- MLMD execution name (KFP v2 root DAG: run/<run id>)
+ALTER TABLE steps ADD COLUMN dialect VARCHAR;           -- kfp-v2 | kfp-v1 | tfx | tfx-legacy
+ALTER TABLE steps ADD COLUMN properties JSON;           -- properties and custom properties, merged
+ALTER TABLE artifacts ADD COLUMN name VARCHAR;
+ALTER TABLE artifacts ADD COLUMN updated_at TIMESTAMPTZ;
+ALTER TABLE events ADD COLUMN event_type VARCHAR;       -- raw MLMD Event.Type (INPUT, OUTPUT, DECLARED_OUTPUT...)
+ALTER TABLE events ADD COLUMN created_at TIMESTAMPTZ;
+CREATE TABLE mlmd_types (type_id BIGINT, kind VARCHAR, name VARCHAR, version VARCHAR, base_type VARCHAR);
+CREATE TABLE mlmd_contexts (context_id BIGINT, type_name VARCHAR, name VARCHAR, created_at TIMESTAMPTZ,
+                            updated_at TIMESTAMPTZ, properties JSON);
+CREATE TABLE mlmd_associations (context_id BIGINT, execution_id BIGINT);
+CREATE TABLE mlmd_parent_contexts (child_id BIGINT, parent_id BIGINT);
+CREATE TABLE mlmd_context_lookups (execution_id BIGINT);   -- executions whose contexts were read one by one
+CREATE TABLE lineage_producers (artifact_id BIGINT, execution_id BIGINT, via_cache BOOLEAN);
+CREATE TABLE lineage_inputs (execution_id BIGINT, artifact_id BIGINT, producer_id BIGINT, via_cache BOOLEAN);
+"""
+
+
+def _lineage_v2(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V2_LINEAGE)
+
+
+# Version 3: billing (aipipe_ops/billing). cost_lines holds export rows aggregated to the grain attribution needs
+# (hour x sku x cluster x node pool x namespace x run labels x cost type x invoice month x currency; docs/billing.md),
+# so it gains the number of export rows folded into each line and the raw run labels; billing_export_totals keeps
+# the export's net total per US/Pacific usage day (rolled up at load) for reconciliation; attributions record the
+# policy used, reconciliations the check.
+SCHEMA_V3_BILLING = f"""
+ALTER TABLE cost_lines ADD COLUMN service_id VARCHAR;
+ALTER TABLE cost_lines ADD COLUMN run_label VARCHAR;      -- k8s-label/pipeline/runid as exported
+ALTER TABLE cost_lines ADD COLUMN vertex_run VARCHAR;     -- vertex-ai-pipelines-run-billing-id
+ALTER TABLE cost_lines ADD COLUMN export_rows BIGINT;     -- export rows folded into this line
+ALTER TABLE cost_lines ADD COLUMN load_id BIGINT;
+CREATE TABLE billing_export_totals (
+    load_id BIGINT, source VARCHAR, usage_day DATE, invoice_month VARCHAR, currency VARCHAR,
+    cost {MONEY}, credits {MONEY}, net_cost {MONEY}, export_rows BIGINT
+);
+CREATE TABLE attributions (
+    attribution_id BIGINT, created_at TIMESTAMPTZ, idle_policy VARCHAR, shared_policy VARCHAR,
+    share_namespaces VARCHAR[], since DATE, until DATE
+);
+CREATE TABLE attribution_lines (
+    attribution_id BIGINT, bucket VARCHAR, run_id VARCHAR, pipeline VARCHAR, cluster VARCHAR, node_pool VARCHAR,
+    namespace VARCHAR, service VARCHAR, sku_id VARCHAR, sku VARCHAR, resource_kind VARCHAR, usage_day DATE,
+    cost {MONEY}, currency VARCHAR
+);
+CREATE TABLE reconciliations (
+    attribution_id BIGINT, currency VARCHAR, export_net_total {MONEY}, buckets_total {MONEY},
+    difference {MONEY}, status VARCHAR
+);
+-- shared money (idle_share, overhead_share, shared) by day and SKU, without runs: attribution_lines holds the
+-- run shares per scope only, so `costs --by day|sku|kind` reads the day/SKU picture of shares from here.
+CREATE TABLE attribution_share_detail (
+    attribution_id BIGINT, bucket VARCHAR, cluster VARCHAR, node_pool VARCHAR, namespace VARCHAR, service VARCHAR,
+    sku_id VARCHAR, sku VARCHAR, resource_kind VARCHAR, usage_day DATE, cost {MONEY}, currency VARCHAR
+);
+ALTER TABLE run_costs ADD COLUMN attribution_id BIGINT;
+ALTER TABLE step_costs ADD COLUMN attribution_id BIGINT;
+ALTER TABLE pipeline_costs ADD COLUMN attribution_id BIGINT;
+ALTER TABLE model_costs ADD COLUMN attribution_id BIGINT;
+ALTER TABLE model_costs ADD COLUMN kind VARCHAR;
+"""
+
+
+def _billing_v3(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V3_BILLING)
+
+
+# Version 4: the lineage graph index carries run ids and an execution -> producer table, so a provenance walk
+# needs no join with steps (aipipe_ops/lineage/graph.py, measured in bench/bench_lineage.py).
+SCHEMA_V4_LINEAGE_INDEX = """
+ALTER TABLE lineage_producers ADD COLUMN run_id VARCHAR;
+CREATE TABLE lineage_deps (execution_id BIGINT, producer_id BIGINT, via_cache BOOLEAN, producer_run_id VARCHAR);
+"""
+
+
+def _lineage_index_v4(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V4_LINEAGE_INDEX)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
+    Migration(2, "lineage snapshot: MLMD mirror columns, contexts, graph index", _lineage_v2),
+    Migration(3, "billing: aggregated cost_lines, export totals, attributions", _billing_v3),
+    Migration(4, "lineage: run ids in the graph index, execution dependencies", _lineage_index_v4),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version
