@@ -7,12 +7,17 @@ uses a 1-month fleet for a quick look). The lineage snapshot is taken first and 
 resolve through it, as in real use.
 
 Measured, each part in a fresh process (its peak RSS is its own):
-- aipipe: load (normalise + aggregate inside DuckDB) + attribute (--idle share --shared weighted), one process;
+- aipipe: load (normalise + aggregate inside DuckDB) + attribute (--idle share --shared weighted) + closing the
+  workspace (everything durable: the checkpoint DuckDB runs at commit or close is part of the job), one process,
+  on a copy of a workspace holding the lineage snapshot;
 - yardstick: one hand-written DuckDB query computing per-run net cost over the same files (list functions);
 - pandas: explode labels, pick the run label, explode credits, group by run (on the first PANDAS_ROWS rows:
   its memory grows with rows x labels; the comparison is rows per second).
-Printed: rows/s of each, aipipe's time over the yardstick's, aipipe's speed over pandas', peak RSS. Targets:
->= 3M rows/s, <= 1.5x the yardstick, >= 20x pandas, <= 2 GB.
+Times on these machines are noisy (ENVIRONMENT.md), so the yardstick and aipipe run interleaved,
+AIPIPE_BENCH_ROUNDS times (default 3), and their medians are compared; pandas, which takes longest and only
+gives a rate, runs once. Printed: rows/s of each, aipipe's time over the yardstick's, aipipe's speed over
+pandas', peak RSS, and the load average before and after. Targets: >= 3M rows/s, <= 1.5x the yardstick,
+>= 20x pandas, <= 2 GB.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,14 +59,19 @@ def part_aipipe(fleet: Path, workspace: Path) -> dict:
     from aipipe_ops.billing.load import load_billing
     from aipipe_ops.workspace import Workspace
 
-    with Workspace.open(workspace) as ws:
+    ws = Workspace.open(workspace)
+    try:
         started = time.perf_counter()
         summary = load_billing(ws, str(fleet / "billing" / "*.parquet"))
         loaded = time.perf_counter()
         result = attribute(ws, Policy(idle="share", shared="weighted"))
-        done = time.perf_counter()
+        attributed = time.perf_counter()
+    finally:
+        ws.close()
+    done = time.perf_counter()
     return {"rows": summary.export_rows, "seconds": done - started, "load_seconds": loaded - started,
-            "attribute_seconds": done - loaded, "cost_lines": summary.cost_lines,
+            "attribute_seconds": attributed - loaded, "close_seconds": done - attributed,
+            "cost_lines": summary.cost_lines,
             "reconciled": all(r["status"] == "ok" for r in result.reconciliation)}
 
 
@@ -106,25 +118,45 @@ def _run_part(name: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median time (its own figures, so they add up), and every run's time."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["all_seconds"] = [r["seconds"] for r in runs]
+    median["peak_rss"] = max(r["peak_rss"] for r in runs)
+    return median
+
+
 def main() -> None:
     fleet = _fleet_dir()
+    rounds = max(1, int(os.environ.get("AIPIPE_BENCH_ROUNDS", "3")))
     load_avg = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-billing-") as tmp:
-        workspace = Path(tmp) / "workspace.duckdb"
-        subprocess.run([sys.executable, "-m", "aipipe_ops", "--workspace", str(workspace), "lineage", "snapshot",
+        template = Path(tmp) / "lineage.duckdb"
+        subprocess.run([sys.executable, "-m", "aipipe_ops", "--workspace", str(template), "lineage", "snapshot",
                         "--mlmd", f"sqlite:///{fleet}/mlmd.sqlite"], check=True, cwd=PROJECT_DIR,
                        stdout=subprocess.DEVNULL)
-        yard = _run_part("yardstick", str(fleet))
-        aip = _run_part("aipipe", str(fleet), str(workspace))
+        yards, aips = [], []
+        for i in range(rounds):
+            yards.append(_run_part("yardstick", str(fleet)))
+            workspace = Path(tmp) / f"workspace-{i}.duckdb"
+            shutil.copy(template, workspace)
+            aips.append(_run_part("aipipe", str(fleet), str(workspace)))
+            workspace.unlink()
         pan = _run_part("pandas", str(fleet))
+    load_after = os.getloadavg()
+    yard, aip = _median_run(yards), _median_run(aips)
     gb = 1024 ** 3
     aip_rate, yard_rate, pan_rate = (p["rows"] / p["seconds"] for p in (aip, yard, pan))
-    print(f"load average before: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} (2 cores)")
+    print(f"load average before: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}, after: {load_after[0]:.2f} "
+          f"{load_after[1]:.2f} {load_after[2]:.2f} (2 cores); medians of {rounds} interleaved round(s)")
     print(f"export rows: {aip['rows']:,} -> cost lines: {aip['cost_lines']:,}; reconciled: {aip['reconciled']}")
     print(f"aipipe load + attribute: {aip['seconds']:.2f} s (load {aip['load_seconds']:.2f} s, attribute "
-          f"{aip['attribute_seconds']:.2f} s) = {aip_rate / 1e6:.2f} M rows/s   [target >= 3.00]")
+          f"{aip['attribute_seconds']:.2f} s, close {aip['close_seconds']:.2f} s) = {aip_rate / 1e6:.2f} M rows/s   "
+          f"[target >= 3.00]; runs: {', '.join(f'{s:.2f}' for s in aip['all_seconds'])} s")
     print(f"yardstick DuckDB query: {yard['seconds']:.2f} s = {yard_rate / 1e6:.2f} M rows/s; aipipe / yardstick "
-          f"time = {aip['seconds'] / yard['seconds']:.2f}x   [target <= 1.50]")
+          f"time = {aip['seconds'] / yard['seconds']:.2f}x   [target <= 1.50]; runs: "
+          f"{', '.join(f'{s:.2f}' for s in yard['all_seconds'])} s")
     print(f"pandas explode + groupby ({pan['rows']:,} rows): {pan['seconds']:.2f} s = {pan_rate / 1e6:.3f} M rows/s; "
           f"aipipe is {aip_rate / pan_rate:.1f}x faster   [target >= 20]")
     print(f"peak RSS: aipipe {aip['peak_rss'] / gb:.2f} GB [target <= 2.00], yardstick {yard['peak_rss'] / gb:.2f} GB, "

@@ -1,13 +1,20 @@
 """The few SQL spellings in which DuckDB and BigQuery differ, so normalise.py can say everything once.
 
-Each method returns SQL text. DuckDB reads repeated records with list functions (list_filter, list_transform),
-which ENVIRONMENT.md measured 40x faster than UNNEST there; BigQuery reads them with correlated UNNEST
-subqueries, Google's own pattern (reference/billing.md §4: one subquery per row, never a join that fans out).
+Each method returns SQL text. DuckDB reads repeated records with list functions (list_transform,
+list_position), which ENVIRONMENT.md measured 40x faster than UNNEST there; BigQuery reads them with correlated
+UNNEST subqueries, Google's own pattern (reference/billing.md §4: one subquery per row, never a join that fans
+out). Both mean the same thing: a label's value is the value of the first element of `labels` with that key
+(NULL when there is none), and a row's credits are the sum of its own credits, each cast to money first.
+
+How a dialect finds the labels: `label_columns(keys)` returns the extra per-row columns it needs for all the
+wanted keys, computed once per row beside the export's own columns (none in BigQuery), as a list of projections
+each reading the one before, and `label(key, keys)` the expression that reads one label with them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 PACIFIC = "America/Los_Angeles"  # Google's billing day (US/Pacific)
 
@@ -24,15 +31,61 @@ class DuckDBDialect:
     def quote(self, text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
+    def literal(self, value) -> str:
+        """A Python value as a DuckDB SQL literal. The billing statements inline their few values instead of
+        binding parameters: the first bound parameter makes DuckDB's Python client import pandas (0.3-0.6 s
+        here), a cost every `billing load` and `costs` would pay for nothing."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, Decimal):
+            return f"CAST({self.quote(str(value))} AS {self.money_type})"
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r}: aipipe stores instants")
+            return self.timestamp(value)
+        if isinstance(value, dt.date):
+            return f"DATE '{value.isoformat()}'"
+        if isinstance(value, str):
+            return self.quote(value)
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(self.literal(v) for v in value) + "]"
+        raise TypeError(f"no SQL literal for {type(value).__name__}")
+
     def col(self, path: str) -> str:
         return ".".join(f'"{p}"' for p in path.split("."))
 
-    def label(self, key: str) -> str:
-        return f"list_filter(labels, lambda l: l.key = {self.quote(key)})[1].value"
+    # One pass over each row's labels for all the keys, instead of one list_filter per key (each costs about as
+    # much as reading the labels): the lambda gives every element the number of its key among the wanted ones
+    # (0 for any other key), list_position finds the first element with that number, natively, and the value is
+    # read there through a cast that keeps only the struct's `value` field (no copy of the keys). A label is
+    # looked up only in rows whose largest number reaches its own (most rows carry no run label: those lookups
+    # are skipped). The positions are those of the exact key strings, so the value is
+    # list_filter(labels, l.key = key)[1].value, duplicates and NULL elements included. docs/billing.md
+    # "Performance" has the measurements.
+    LABEL_CODES = "_label_codes"
+    LABEL_VALUES = "_label_values"
+    LABEL_MAX = "_label_max"
+
+    def label_columns(self, keys: tuple[str, ...]) -> list[list[str]]:
+        case = " ".join(f"WHEN {self.quote(k)} THEN {i}" for i, k in enumerate(keys, 1))
+        return [[f"list_transform(labels, lambda l: CASE l.key {case} ELSE 0 END) AS {self.LABEL_CODES}",
+                 f'CAST(labels AS STRUCT("value" VARCHAR)[]) AS {self.LABEL_VALUES}'],
+                [f"list_max({self.LABEL_CODES}) AS {self.LABEL_MAX}"]]
+
+    def label(self, key: str, keys: tuple[str, ...]) -> str:
+        code = keys.index(key) + 1
+        return (f"CASE WHEN {self.LABEL_MAX} >= {code} "
+                f"THEN {self.LABEL_VALUES}[list_position({self.LABEL_CODES}, {code})].value END")
 
     def credit_sum(self) -> str:
-        return (f"coalesce(list_sum(list_transform(credits, lambda c: CAST(c.amount AS {self.money_type}))), "
-                f"CAST(0 AS {self.money_type}))")
+        # Most rows carry no credit: list_sum (an aggregate per row) runs only for those that do.
+        return (f"CASE WHEN len(credits) = 0 THEN CAST(0 AS {self.money_type}) ELSE "
+                f"coalesce(list_sum(list_transform(credits, lambda c: CAST(c.amount AS {self.money_type}))), "
+                f"CAST(0 AS {self.money_type})) END")
 
     def money(self, expr: str) -> str:
         return f"CAST({expr} AS {self.money_type})"
@@ -63,7 +116,10 @@ class BigQueryDialect:
     def col(self, path: str) -> str:
         return ".".join(f"`{p}`" for p in path.split("."))
 
-    def label(self, key: str) -> str:
+    def label_columns(self, keys: tuple[str, ...]) -> list[list[str]]:
+        return []
+
+    def label(self, key: str, keys: tuple[str, ...]) -> str:
         return f"(SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = {self.quote(key)} LIMIT 1)"
 
     def credit_sum(self) -> str:

@@ -24,6 +24,8 @@ NAMESPACE_LABEL = "k8s-namespace"
 RUN_LABEL = "k8s-label/pipeline/runid"
 WORKFLOW_LABEL = "k8s-label/workflows.argoproj.io/workflow"
 VERTEX_RUN_LABEL = "vertex-ai-pipelines-run-billing-id"
+# The labels a cost line keeps; the dialect reads them all in one pass over each row's labels.
+LABEL_KEYS = (CLUSTER_LABEL, NODE_POOL_LABEL, NAMESPACE_LABEL, RUN_LABEL, WORKFLOW_LABEL, VERTEX_RUN_LABEL)
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,12 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     ("invoice_month", lambda r: r.col("invoice.month")),
     ("project", lambda r: r.col("project.id")),
     ("sku_id", lambda r: r.col("sku.id")),
-    ("cluster", lambda r: r.d.label(CLUSTER_LABEL)),
-    ("node_pool", lambda r: r.d.label(NODE_POOL_LABEL)),
-    ("namespace", lambda r: r.d.label(NAMESPACE_LABEL)),
-    ("run_label", lambda r: r.d.label(RUN_LABEL)),
-    ("workflow", lambda r: r.d.label(WORKFLOW_LABEL)),
-    ("vertex_run", lambda r: r.d.label(VERTEX_RUN_LABEL)),
+    ("cluster", lambda r: r.d.label(CLUSTER_LABEL, LABEL_KEYS)),
+    ("node_pool", lambda r: r.d.label(NODE_POOL_LABEL, LABEL_KEYS)),
+    ("namespace", lambda r: r.d.label(NAMESPACE_LABEL, LABEL_KEYS)),
+    ("run_label", lambda r: r.d.label(RUN_LABEL, LABEL_KEYS)),
+    ("workflow", lambda r: r.d.label(WORKFLOW_LABEL, LABEL_KEYS)),
+    ("vertex_run", lambda r: r.d.label(VERTEX_RUN_LABEL, LABEL_KEYS)),
     ("currency", lambda r: r.col("currency")),
     ("cost_type", lambda r: f"COALESCE({r.col('cost_type')}, 'regular')"),
 )
@@ -118,6 +120,9 @@ def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: li
         f"{export_time} AS export_time",
     ]
     keys = ", ".join(name for name, _ in KEYS)
+    for stage in dialect.label_columns(LABEL_KEYS):  # per-row helper columns the label expressions read (DuckDB)
+        source_sql = f"(SELECT *, {', '.join(stage)} FROM {source_sql} {_where(conditions)})"
+        conditions = []
     grouped = (
         f"SELECT {keys}, {', '.join(f'ANY_VALUE({n}) AS {n}' for n, _ in DETAILS)}, SUM(cost) AS cost, "
         f"SUM(credits) AS credits, MAX(export_time) AS export_time, COUNT(*) AS export_rows "

@@ -16,8 +16,9 @@ TOLERANCE = Decimal(0)
 BUCKETS = ("direct", "idle_share", "overhead_share", "shared", "idle", "overhead", "unattributed")
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str, params: list) -> list[dict]:
-    """Per currency: export_net_total (billing_export_totals in the window) vs the buckets of att_lines."""
+def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str) -> list[dict]:
+    """Per currency: export_net_total (billing_export_totals in the window: `totals_where`, a condition with its
+    values inlined) vs the buckets of att_lines."""
     pivot = ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in BUCKETS)
     rows = con.execute(f"""
         WITH export AS (
@@ -31,7 +32,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str, params: list) -
                coalesce(b.buckets_total, 0) AS buckets_total
         FROM export e FULL JOIN buckets b ON e.currency = b.currency
         ORDER BY 1
-    """, params).fetchall()
+    """).fetchall()
     names = ["currency", "export_net_total", *BUCKETS, "buckets_total"]
     out = []
     for row in rows:

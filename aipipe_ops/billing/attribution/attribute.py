@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aipipe_ops.billing.attribution import models, steps
 from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
 from aipipe_ops.billing.attribution.scopes import LINE_COLUMNS, build_weights
+from aipipe_ops.billing.dialects import DUCKDB
 from aipipe_ops.billing.load import prepare_connection
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import raise_on_mismatch, reconcile
@@ -32,26 +33,19 @@ class Attribution:
     reconciliation: list[dict]
 
 
-def _window_sql(window: UsageWindow, alias: str = "") -> tuple[str, list]:
+def _window_sql(window: UsageWindow, alias: str = "") -> str:
+    """The condition on usage_day selecting the window (values inlined: see DuckDBDialect.literal)."""
     prefix = f"{alias}." if alias else ""
-    conditions, params = ["true"], []
+    conditions = ["true"]
     if window.since:
-        conditions.append(f"{prefix}usage_day >= ?")
-        params.append(window.since)
+        conditions.append(f"{prefix}usage_day >= {DUCKDB.literal(window.since)}")
     if window.until:
-        conditions.append(f"{prefix}usage_day <= ?")
-        params.append(window.until)
-    return " AND ".join(conditions), params
-
-
-def _inline(sql: str, params: list) -> str:
-    for p in params:
-        sql = sql.replace("?", f"DATE '{p.isoformat()}'", 1)
-    return sql
+        conditions.append(f"{prefix}usage_day <= {DUCKDB.literal(window.until)}")
+    return " AND ".join(conditions)
 
 
 def classify_sql(policy: Policy) -> str:
-    shared = ", ".join("'" + ns.replace("'", "''") + "'" for ns in policy.share_namespaces) or "NULL"
+    shared = ", ".join(DUCKDB.quote(ns) for ns in policy.share_namespaces) or "NULL"
     return f"""CASE WHEN m.run_id IS NOT NULL THEN 'direct'
                     WHEN c.namespace = '{IDLE_NAMESPACE}' THEN 'idle'
                     WHEN c.namespace = '{OVERHEAD_NAMESPACE}' OR c.resource_kind = 'cluster_fee' THEN 'overhead'
@@ -67,7 +61,7 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
     if not con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
         raise InputError(f"workspace {ws.path} holds no billing data: run `aipipe billing load --billing SRC` "
                          f"first, or pass --billing to `aipipe costs`")
-    where, params = _window_sql(window, "c")
+    where = _window_sql(window, "c")
     with ws.transaction():
         con.execute(f"CREATE OR REPLACE TEMP TABLE att_runs AS {resolve_runs_sql(con)}")
         con.execute(f"""
@@ -79,7 +73,7 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
              AND c.vertex_run IS NOT DISTINCT FROM m.vertex_run
             WHERE {where}
             GROUP BY ALL
-        """, params)
+        """)
         con.execute("CREATE OR REPLACE TEMP TABLE att_lines AS SELECT * FROM attribution_lines WHERE false")
         con.execute("ALTER TABLE att_lines DROP COLUMN attribution_id")
         con.execute("CREATE OR REPLACE TEMP TABLE att_detail AS SELECT * FROM attribution_share_detail WHERE false")
@@ -93,11 +87,10 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
         IDLE_POLICIES[policy.idle](con)
         SHARED_POLICIES[policy.shared](con)
 
-        totals_where, totals_params = _window_sql(window)
-        reconciliation = reconcile(con, totals_where, totals_params)
+        reconciliation = reconcile(con, _window_sql(window))
         raise_on_mismatch(reconciliation)
 
-        steps.attribute_steps(con, _inline(where, params))
+        steps.attribute_steps(con, where)
         attribution_id = con.execute(
             "SELECT coalesce(max(attribution_id), 0) + 1 FROM attributions").fetchone()[0]
         _write(con, attribution_id, policy, window, reconciliation)
@@ -109,30 +102,31 @@ def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconc
     for table in ("attribution_lines", "attribution_share_detail", "run_costs", "step_costs", "pipeline_costs",
                   "model_costs"):
         con.execute(f"DELETE FROM {table}")
-    con.execute("INSERT INTO attributions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [attribution_id, dt.datetime.now(dt.timezone.utc), policy.idle, policy.shared,
-                 list(policy.share_namespaces), window.since, window.until])
+    lit = DUCKDB.literal
+    aid = lit(int(attribution_id))
+    con.execute("INSERT INTO attributions VALUES (" + ", ".join(
+        [aid, lit(dt.datetime.now(dt.timezone.utc)), lit(policy.idle), lit(policy.shared),
+         f"CAST({lit(list(policy.share_namespaces))} AS VARCHAR[])", lit(window.since), lit(window.until)]) + ")")
     for r in reconciliation:
-        con.execute("INSERT INTO reconciliations VALUES (?, ?, ?, ?, ?, ?)",
-                    [attribution_id, r["currency"], r["export_net_total"], r["buckets_total"], r["difference"],
-                     r["status"]])
+        con.execute("INSERT INTO reconciliations VALUES (" + ", ".join(
+            [aid, lit(r["currency"]), lit(r["export_net_total"]), lit(r["buckets_total"]), lit(r["difference"]),
+             lit(r["status"])]) + ")")
     cols = ", ".join(LINE_COLUMNS)
-    con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) SELECT ?, {cols} FROM att_lines",
-                [attribution_id])
-    con.execute("INSERT INTO attribution_share_detail BY NAME SELECT ? AS attribution_id, * FROM att_detail",
-                [attribution_id])
-    con.execute("""
+    con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) SELECT {aid}, {cols} FROM att_lines")
+    con.execute(f"INSERT INTO attribution_share_detail BY NAME SELECT {aid} AS attribution_id, * FROM att_detail")
+    con.execute(f"""
         INSERT INTO run_costs (run_id, pipeline, bucket, resource_kind, node_pool, cost, currency, attribution_id)
-        SELECT run_id, pipeline, bucket, resource_kind, node_pool, sum(cost), currency, ?
+        SELECT run_id, pipeline, bucket, resource_kind, node_pool, sum(cost), currency, {aid}
         FROM att_lines WHERE run_id IS NOT NULL GROUP BY ALL
-    """, [attribution_id])
-    con.execute("""
+    """)
+    con.execute(f"""
         INSERT INTO pipeline_costs (pipeline, bucket, cost, currency, attribution_id)
-        SELECT pipeline, bucket, sum(cost), currency, ? FROM att_lines WHERE run_id IS NOT NULL GROUP BY ALL
-    """, [attribution_id])
+        SELECT pipeline, bucket, sum(cost), currency, {aid} FROM att_lines WHERE run_id IS NOT NULL GROUP BY ALL
+    """)
     con.execute(f"""
         INSERT INTO step_costs (execution_id, run_id, step, bucket, cost, currency, attribution_id)
-        SELECT l.execution_id, l.run_id, coalesce(s.step, '{steps.NO_STEPS}'), l.bucket, sum(l.cost), l.currency, ?
+        SELECT l.execution_id, l.run_id, coalesce(s.step, {lit(steps.NO_STEPS)}), l.bucket, sum(l.cost), l.currency,
+               {aid}
         FROM att_step_lines l LEFT JOIN att_steps s USING (execution_id)
         GROUP BY ALL
-    """, [attribution_id])
+    """)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import duckdb
 
+from aipipe_ops.billing.dialects import DUCKDB
+
 MODEL_KINDS = ("model", "pushed_model")
 
 
 def attribute_models(con: duckdb.DuckDBPyConnection, attribution_id: int) -> int:
     """Fill model_costs from step_costs; returns the number of models priced."""
     ids = [r[0] for r in con.execute(
-        f"SELECT artifact_id FROM artifacts WHERE kind IN ({', '.join('?' * len(MODEL_KINDS))})",
-        list(MODEL_KINDS)).fetchall()]
+        f"SELECT artifact_id FROM artifacts WHERE kind IN ({', '.join(DUCKDB.quote(k) for k in MODEL_KINDS)})"
+    ).fetchall()]
     if not ids:
         return 0
     from aipipe_ops.lineage.graph import upstream_executions_table
@@ -22,10 +24,10 @@ def attribute_models(con: duckdb.DuckDBPyConnection, attribution_id: int) -> int
     upstream = upstream_executions_table(con, "att_upstream", artifact_ids=ids)
     con.execute(f"""
         INSERT INTO model_costs (artifact_id, kind, run_id, bucket, cost, currency, attribution_id)
-        SELECT u.artifact_id, a.kind, sc.run_id, sc.bucket, sum(sc.cost), sc.currency, ?
+        SELECT u.artifact_id, a.kind, sc.run_id, sc.bucket, sum(sc.cost), sc.currency, {int(attribution_id)}
         FROM (SELECT DISTINCT artifact_id, execution_id FROM {upstream}) u
         JOIN step_costs sc ON sc.execution_id = u.execution_id
         JOIN artifacts a ON a.artifact_id = u.artifact_id
         GROUP BY ALL
-    """, [attribution_id])
+    """)
     return len(ids)

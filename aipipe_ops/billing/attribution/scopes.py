@@ -11,6 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from aipipe_ops.billing.attribution.split import split_sql
+from aipipe_ops.billing.dialects import DUCKDB
 
 LINE_COLUMNS = ("bucket", "run_id", "pipeline", "cluster", "node_pool", "namespace", "service", "sku_id", "sku",
                 "resource_kind", "usage_day", "currency", "cost")
@@ -44,9 +45,9 @@ def share(con: duckdb.DuckDBPyConnection, cost_class: str, *, by_kind: bool, wei
     scope = "currency, cluster, node_pool, resource_kind, namespace"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_groups AS
-        SELECT row_number() OVER (ORDER BY {scope}) AS group_id, {scope}, sum(cost) AS amount
-        FROM att_base WHERE class = ? GROUP BY {scope}
-    """, [cost_class])
+        SELECT row_number() OVER () AS group_id, {scope}, sum(cost) AS amount
+        FROM att_base WHERE class = {DUCKDB.quote(cost_class)} GROUP BY {scope}
+    """)
     kind_levels = "'pool_kind', 'cluster_kind'" if by_kind else "NULL"
     weight = "w.direct" if weighted else "1"
     con.execute(f"""
@@ -65,11 +66,12 @@ def share(con: duckdb.DuckDBPyConnection, cost_class: str, *, by_kind: bool, wei
     """)
     con.execute(f"""
         INSERT INTO att_lines (bucket, run_id, pipeline, cluster, node_pool, namespace, resource_kind, currency, cost)
-        SELECT ?, p.recipient, r.pipeline, g.cluster, g.node_pool, g.namespace, g.resource_kind, g.currency, p.amount
-        FROM ({split_sql('att_groups', 'att_recipients')}) AS p
+        SELECT {DUCKDB.quote(share_bucket)}, p.recipient, r.pipeline, g.cluster, g.node_pool, g.namespace,
+               g.resource_kind, g.currency, p.amount
+        FROM ({split_sql('att_groups', 'att_recipients', money_weights=weighted)}) AS p
         JOIN att_groups g USING (group_id)
         JOIN att_recipients r ON r.group_id = p.group_id AND r.recipient = p.recipient
-    """, [share_bucket])
+    """)
     shared_scopes = "(SELECT DISTINCT g.* FROM att_groups g JOIN att_recipients r USING (group_id))"
     _keep_rows(con, cost_class, keep_bucket, f"NOT EXISTS (SELECT 1 FROM {shared_scopes} s WHERE {_same_scope('s')})")
     _detail(con, cost_class, share_bucket, f"EXISTS (SELECT 1 FROM {shared_scopes} s WHERE {_same_scope('s')})")
@@ -85,8 +87,9 @@ def _keep_rows(con, cost_class: str, bucket: str, condition: str = "true") -> No
     detail = ", ".join(DETAIL)
     con.execute(f"""
         INSERT INTO att_lines ({', '.join(LINE_COLUMNS)})
-        SELECT ?, NULL, NULL, {detail}, cost FROM att_base b WHERE class = ? AND {condition}
-    """, [bucket, cost_class])
+        SELECT {DUCKDB.quote(bucket)}, NULL, NULL, {detail}, cost FROM att_base b
+        WHERE class = {DUCKDB.quote(cost_class)} AND {condition}
+    """)
 
 
 def _detail(con, cost_class: str, bucket: str, condition: str) -> None:
@@ -94,8 +97,9 @@ def _detail(con, cost_class: str, bucket: str, condition: str) -> None:
     detail = ", ".join(DETAIL)
     con.execute(f"""
         INSERT INTO att_detail (bucket, {detail}, cost)
-        SELECT ?, {detail}, cost FROM att_base b WHERE class = ? AND {condition}
-    """, [bucket, cost_class])
+        SELECT {DUCKDB.quote(bucket)}, {detail}, cost FROM att_base b
+        WHERE class = {DUCKDB.quote(cost_class)} AND {condition}
+    """)
 
 
 def keep(con: duckdb.DuckDBPyConnection, cost_class: str, bucket: str) -> None:

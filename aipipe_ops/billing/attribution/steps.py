@@ -47,43 +47,53 @@ def attribute_steps(con: duckdb.DuckDBPyConnection, window_sql: str) -> None:
         WHERE s.run_id IN (SELECT DISTINCT run_id FROM att_lines WHERE run_id IS NOT NULL)
         QUALIFY s.pod_name IS NOT NULL OR count(s.pod_name) OVER (PARTITION BY s.run_id) = 0
     """)
-    # The run's direct cost per hour and resource kind (from the hourly lines, same window and resolution).
+    # The run's direct cost per hour and resource kind (from the hourly lines, same window and resolution). Only
+    # lines with a run label can be a run's; group ids need only be unique (splits order within a group).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_hours AS
-        SELECT row_number() OVER (ORDER BY m.run_id, c.usage_start, c.resource_kind, c.currency) AS group_id,
-               m.run_id, c.usage_start, c.resource_kind, c.currency, sum(c.net_cost) AS amount
-        FROM cost_lines c JOIN att_runs m
-          ON c.run_label IS NOT DISTINCT FROM m.run_label AND c.workflow IS NOT DISTINCT FROM m.workflow
-         AND c.vertex_run IS NOT DISTINCT FROM m.vertex_run
-        WHERE {window_sql} AND m.run_id IN (SELECT run_id FROM att_steps)
-        GROUP BY m.run_id, c.usage_start, c.resource_kind, c.currency
+        SELECT row_number() OVER () AS group_id, * FROM (
+            SELECT m.run_id, c.usage_start, c.resource_kind, c.currency, sum(c.net_cost) AS amount
+            FROM cost_lines c JOIN att_runs m
+              ON c.run_label IS NOT DISTINCT FROM m.run_label AND c.workflow IS NOT DISTINCT FROM m.workflow
+             AND c.vertex_run IS NOT DISTINCT FROM m.vertex_run
+            WHERE {window_sql} AND (c.run_label IS NOT NULL OR c.workflow IS NOT NULL OR c.vertex_run IS NOT NULL)
+              AND m.run_id IN (SELECT run_id FROM att_steps)
+            GROUP BY m.run_id, c.usage_start, c.resource_kind, c.currency)
     """)
     request = _request_expr(requests)
-    overlap = ("greatest(epoch(least(s.updated_at, h.usage_start + INTERVAL 1 HOUR)) "
-               "- epoch(greatest(s.created_at, h.usage_start)), 0)")
+    # Each (hour, step of the run) pair once, on epoch seconds computed once per hour and per step (the same
+    # numbers as epoch() of the clipped timestamps): the steps alive in the hour weigh seconds alive x request; an
+    # hour in which none was alive goes to all the run's steps by their whole duration.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_hour_weights AS
-        WITH alive AS (
-            SELECT h.group_id, s.execution_id AS recipient, {overlap} * {request} AS weight
-            FROM att_hours h JOIN att_steps s ON s.run_id = h.run_id
-            WHERE s.created_at < h.usage_start + INTERVAL 1 HOUR AND s.updated_at > h.usage_start
-        )
-        SELECT * FROM alive WHERE weight > 0
-        UNION ALL
-        SELECT h.group_id, s.execution_id, s.seconds
-        FROM att_hours h JOIN att_steps s ON s.run_id = h.run_id
-        WHERE h.group_id NOT IN (SELECT group_id FROM alive WHERE weight > 0)
+        WITH hours AS (
+            SELECT group_id, run_id, resource_kind, epoch(usage_start) AS h0,
+                   epoch(usage_start + INTERVAL 1 HOUR) AS h1
+            FROM att_hours
+        ),
+        pairs AS (
+            SELECT h.group_id, s.execution_id AS recipient, s.seconds,
+                   CASE WHEN s.s0 < h.h1 AND s.s1 > h.h0
+                        THEN greatest(least(s.s1, h.h1) - greatest(s.s0, h.h0), 0) * {request} END AS alive
+            FROM hours h JOIN (SELECT *, epoch(created_at) AS s0, epoch(updated_at) AS s1 FROM att_steps) s
+              ON s.run_id = h.run_id
+        ),
+        live AS (SELECT DISTINCT group_id FROM pairs WHERE alive > 0)
+        SELECT p.group_id, p.recipient, CASE WHEN l.group_id IS NOT NULL THEN p.alive ELSE p.seconds END AS weight
+        FROM pairs p LEFT JOIN live l ON l.group_id = p.group_id
+        WHERE p.alive > 0 OR l.group_id IS NULL
     """)
+    # A step's direct cost over the window (its hourly parts added up: step_costs has no hour).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_step_lines AS
-        SELECT p.recipient AS execution_id, h.run_id, 'direct' AS bucket, p.amount AS cost, h.currency
+        SELECT p.recipient AS execution_id, h.run_id, 'direct' AS bucket, sum(p.amount) AS cost, h.currency
         FROM ({split_sql('att_hours', 'att_hour_weights')}) AS p JOIN att_hours h USING (group_id)
+        GROUP BY p.recipient, h.run_id, h.currency
     """)
     # Other buckets: by the steps' direct cost in the run.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE att_run_buckets AS
-        SELECT row_number() OVER (ORDER BY run_id, bucket, currency) AS group_id, run_id, bucket, currency,
-               sum(cost) AS amount
+        SELECT row_number() OVER () AS group_id, run_id, bucket, currency, sum(cost) AS amount
         FROM att_lines WHERE run_id IN (SELECT run_id FROM att_steps) AND bucket <> 'direct'
         GROUP BY run_id, bucket, currency
     """)
@@ -95,7 +105,7 @@ def attribute_steps(con: duckdb.DuckDBPyConnection, window_sql: str) -> None:
             FROM att_run_buckets b JOIN att_steps s ON s.run_id = b.run_id
             LEFT JOIN (SELECT execution_id, currency, sum(cost) AS direct FROM att_step_lines
                        GROUP BY execution_id, currency) d
-              ON d.execution_id = s.execution_id AND d.currency = b.currency)''')}) AS p
+              ON d.execution_id = s.execution_id AND d.currency = b.currency)''', money_weights=True)}) AS p
         JOIN att_run_buckets b USING (group_id)
     """)
     # Runs without steps in the lineage: one line per bucket.
