@@ -1,7 +1,10 @@
 """One way to print data: every command that lists rows goes through `render` (table, JSON or CSV).
 
 Money stays exact: Decimal values print as plain decimal strings in tables and CSV, and as JSON strings
-(JSON numbers are binary floats in most readers; a string keeps every digit).
+(JSON numbers are binary floats in most readers; a string keeps every digit). Tables drop only the trailing
+zeros a column does not need (DECIMAL(38, 9) sums carry nine places; an export's costs rarely more than six):
+each Decimal column shows the places its most precise value needs, at least two, so every digit is still there
+and the column lines up.
 """
 
 from __future__ import annotations
@@ -92,14 +95,34 @@ def _table(rows: list[Mapping[str, Any]], columns: Sequence[str], *, title: str 
             for row in rows[:50]
         )
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    places = {c: _decimal_places(rows, c) for c in columns}
     for row in rows:
-        table.add_row(*[_cell(row.get(c)) for c in columns])
+        table.add_row(*[_table_cell(row.get(c), places[c]) for c in columns])
     console = Console(file=io.StringIO(), width=200, color_system=None, force_terminal=False)
     console.print(table)
     text = console.file.getvalue().rstrip("\n")
     if not rows:
         text += "\n(no rows)"
     return text
+
+
+def _significant_places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _decimal_places(rows: list[Mapping[str, Any]], column: str) -> int | None:
+    """Places a Decimal column needs so that no digit is lost (at least 2); None if it holds no Decimal."""
+    values = [row.get(column) for row in rows if isinstance(row.get(column), Decimal)]
+    if not values or not all(v.is_finite() for v in values):
+        return None
+    return max(2, max(_significant_places(v) for v in values))
+
+
+def _table_cell(value: Any, places: int | None) -> str:
+    if places is not None and isinstance(value, Decimal):
+        return format(value.quantize(Decimal(1).scaleb(-places)), "f")
+    return _cell(value)
 
 
 def echo(rows, columns=None, fmt="table", **kwargs) -> None:

@@ -34,3 +34,16 @@ def test_empty_table_says_so():
 def test_unknown_format():
     with pytest.raises(ValueError, match="xml"):
         render(ROWS, fmt="xml")
+
+
+def test_table_drops_only_trailing_zeros_a_decimal_column_does_not_need():
+    rows = [{"name": "a", "cost": Decimal("1699.812507000")}, {"name": "b", "cost": Decimal("72.000000000")},
+            {"name": "c", "cost": Decimal("0E-9")}, {"name": "d", "cost": None}]
+    lines = render(rows, ["name", "cost"], "table").splitlines()
+    cells = {line.split()[0]: line.split()[1] if len(line.split()) > 1 else "" for line in lines[1:]}
+    # Every digit kept, each value at the places the column's most precise value needs.
+    assert cells == {"a": "1699.812507", "b": "72.000000", "c": "0.000000", "d": ""}
+    assert len({len(line.rstrip()) for line in lines[1:4]}) == 1  # right-aligned on one column edge
+    # Round money keeps two places; JSON and CSV keep the exact stored text.
+    assert "72.00" in render([{"cost": Decimal("72.000000000")}], ["cost"], "table")
+    assert render(rows[:1], ["cost"], "csv").splitlines()[1] == "1699.812507000"
