@@ -419,8 +419,8 @@ class Ledger:
         """GPU and TPU cost per node pool and its idle part (kube:unallocated, shared to runs or kept separate).
 
         Idle hours (GPU-hours, TPU chip-hours) are the idle lines' cost before credits over the SKU's hourly list
-        price, from the workspace's prices table or else the price book (`aipipe prices`); unknown (None) when
-        neither has the SKU.
+        price, from the workspace's prices table or else the price book (`aipipe prices`), found by SKU id or, when
+        the book lacks the id, by the SKU's exact description; unknown (None) when neither has the SKU.
         """
         rows = self._rows(
             """
@@ -436,7 +436,7 @@ class Ledger:
         idle_skus = self._rows(
             """
             SELECT coalesce(node_pool, '(no node pool)') AS node_pool, upper(resource_kind) AS accelerator, sku_id,
-                   sum(cost) AS gross
+                   any_value(sku) AS sku, sum(cost) AS gross
             FROM cost_lines
             WHERE resource_kind IN ('gpu', 'tpu') AND namespace = ? AND currency = ?
               AND (CAST(? AS DATE) IS NULL OR usage_day >= ?) AND (CAST(? AS DATE) IS NULL OR usage_day <= ?)
@@ -446,7 +446,7 @@ class Ledger:
         hours: dict[tuple[str, str], Decimal | None] = {}
         for line in idle_skus:
             key = (line["node_pool"], line["accelerator"])
-            price = self._hourly_price(line["sku_id"], currency)
+            price = self._hourly_price(line["sku_id"], line["sku"], currency)
             if price is None or key in hours and hours[key] is None:
                 hours[key] = None
             else:
@@ -458,7 +458,7 @@ class Ledger:
             row["idle_share"] = share(row["idle_cost"], row["accelerator_cost"])
         return rows
 
-    def _hourly_price(self, sku_id: str | None, currency: str) -> Decimal | None:
+    def _hourly_price(self, sku_id: str | None, description: str | None, currency: str) -> Decimal | None:
         if not sku_id:
             return None
         found = self.con.execute(
@@ -467,7 +467,9 @@ class Ledger:
         if found is not None:
             return Decimal(found)
         book = self._price_book()
-        price = book.price(sku_id) if book is not None and book.currency == currency else None
+        price = None
+        if book is not None and book.currency == currency:
+            price = book.price(sku_id) or (book.price_described(description) if description else None)
         if price is None or price.usage_unit != "h" or not price.unit_price:
             return None
         return price.unit_price

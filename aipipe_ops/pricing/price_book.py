@@ -244,6 +244,13 @@ class PriceBook:
     def price(self, sku_id: str) -> SkuPrice | None:
         return self._prices.get(sku_id)
 
+    def price_described(self, description: str) -> SkuPrice | None:
+        """The one SKU with this exact description, or None when none or several have it. For export rows whose
+        SKU id the book lacks: the shipped snapshot carries placeholder ids where no public source gave the real
+        one (prices.md), while Google's SKU descriptions are stable and name the region."""
+        found = [p for p in self._prices.values() if p.description == description]
+        return found[0] if len(found) == 1 else None
+
     def find(self, selector: SkuSelector, region: str, purchase: str = ON_DEMAND) -> SkuPrice | None:
         """The SKU pricing `selector` in `region` for `purchase` (on-demand or spot), or None."""
         region_key = "global" if selector.global_sku else region

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 from aipipe_ops.workspace import Workspace
 
-from .conftest import build_document
+from .conftest import UTC, build_document, fill_tiny_fleet
 
 
 def _rows(doc, currency, table):
@@ -197,3 +197,39 @@ def test_shares_land_on_the_days_their_money_was_spent(tmp_path):
         assert sum(c for (_, p), c in by_day.items() if p == pipeline) == total, pipeline
     # The cluster fee (no node pool) and the CPU overhead were shared too: nothing is left undated.
     assert sum(by_day.values()) == sum(pipelines.values())
+
+
+def test_idle_tpu_hours_found_by_sku_description_when_the_book_lacks_the_id(tmp_path):
+    """The shipped price book carries placeholder ids for SKUs no public source gave the id of (TPU v5e): an
+    export's real id is unknown there, but its description prices the idle chip-hours."""
+    from aipipe_ops.billing.attribution.attribute import attribute
+    from aipipe_ops.billing.attribution.policies import Policy
+    from aipipe_ops.billing.normalise import UsageWindow
+    from aipipe_ops.pricing.price_book import PriceBook
+    from aipipe_ops.workspace import Workspace
+
+    book = PriceBook.load()
+    chip = book.price_described("TpuV5e chip running in Americas")
+    assert chip is not None and chip.placeholder_id and chip.usage_unit == "h"
+    assert book.price_described("no such SKU description") is None
+    path = tmp_path / "tpu.duckdb"
+    with Workspace.open(path) as ws:
+        fill_tiny_fleet(ws)
+        cost = chip.unit_price * 3  # three idle chip-hours at the list price
+        ws.con.execute(
+            "INSERT INTO cost_lines (usage_start, usage_day, cluster, node_pool, namespace, resource_kind, sku_id, "
+            "sku, cost, credits, net_cost, currency, service, cost_type, source) VALUES (?, ?, 'prod', 'tpu-pool', "
+            "'kube:unallocated', 'tpu', '1A2B-3C4D-5E6F', 'TpuV5e chip running in Americas', ?, 0, ?, 'USD', "
+            "'Compute Engine', 'regular', 'test')",
+            [dt.datetime(2026, 11, 14, 3, tzinfo=UTC), dt.date(2026, 11, 13), cost, cost])
+        ws.con.execute("DELETE FROM billing_export_totals")
+        ws.con.execute("""
+            INSERT INTO billing_export_totals (load_id, source, usage_day, currency, cost, credits, net_cost, export_rows)
+            SELECT 1, 'test', usage_day, currency, sum(cost), sum(credits), sum(net_cost), count(*)
+            FROM cost_lines GROUP BY usage_day, currency""")
+        attribute(ws, Policy(idle="separate"), UsageWindow())
+    _, doc = build_document(path, "pipeline_costs")
+    tpu = {r["node_pool"]: r for r in _rows(doc, "USD", "idle_accelerators")}["tpu-pool"]
+    assert (tpu["accelerator"], tpu["idle_cost"], tpu["idle_hours"]) == ("TPU", cost, D("3.000"))
+    summary = _rows(doc, "USD", "summary")[0]
+    assert summary["idle_tpu_hours"] == D("3.000") and summary["reconciled"] == "yes"
