@@ -279,6 +279,19 @@ class TfxRun:
                               contexts=[self.pipeline_ctx, self.run_ctx, node_ctx], tfx_paths=True)
 
 
+def runs_in_every_state(builder: StoreBuilder) -> tuple[int, int]:
+    """A KFP v2 pipeline with one run that succeeded, one whose `train` FAILED and one whose `train` is still
+    RUNNING: the fleet of the run-state audit rules. Returns the failed and the running execution ids."""
+    ok = KfpV2Run(builder, "p", "run-ok")
+    ok.task("a", outputs={"o": "system.Dataset"})
+    bad = KfpV2Run(builder, "p", "run-failed")
+    bad.task("a", outputs={"o": "system.Dataset"})
+    failed, _ = bad.task("train", state=pb.Execution.FAILED)
+    slow = KfpV2Run(builder, "p", "run-running")
+    running, _ = slow.task("train", state=pb.Execution.RUNNING)
+    return failed, running
+
+
 def sha256(path: str | Path) -> str:
     """Digest of a store file: read-only means byte-identical before and after."""
     import hashlib

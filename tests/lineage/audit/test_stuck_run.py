@@ -1,23 +1,10 @@
 import datetime as dt
 
-from ml_metadata.proto import metadata_store_pb2 as pb
-
-from ..builders import KfpV2Run
-
-
-def _fleet(builder):
-    ok = KfpV2Run(builder, "p", "run-ok")
-    ok.task("a", outputs={"o": "system.Dataset"})
-    bad = KfpV2Run(builder, "p", "run-failed")
-    bad.task("a", outputs={"o": "system.Dataset"})
-    failed, _ = bad.task("train", state=pb.Execution.FAILED)
-    slow = KfpV2Run(builder, "p", "run-running")
-    running, _ = slow.task("train", state=pb.Execution.RUNNING)
-    return failed, running
+from ..builders import runs_in_every_state
 
 
 def test_stuck_is_measured_from_the_snapshot(builder, store_path, snap, audit):
-    _, running = _fleet(builder)
+    _, running = runs_in_every_state(builder)
     snap(store_path)
     assert audit("stuck-run") == []                       # it only just started
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=30)
