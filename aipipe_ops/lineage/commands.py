@@ -12,7 +12,7 @@ import click
 
 from aipipe_ops.cli_context import pass_app
 from aipipe_ops.errors import ConfigError, InputError, SourceError
-from aipipe_ops.output import echo, render, to_json
+from aipipe_ops.output import echo, format_option, render, to_json
 from aipipe_ops.lineage import graph
 from aipipe_ops.lineage.sources.uri import PASSWORD_ENV, parse_store_uri
 
@@ -182,8 +182,7 @@ def run_command(app, run_id: str, fmt: str) -> None:
 @click.option("--pipeline", default=None, help="Only runs of this pipeline.")
 @click.option("--since", default=None, help="Only runs created since a date (2026-11-01) or a look-back (7d, 12h).")
 @click.option("--state", default=None, help="Only runs in this state (SUCCEEDED, FAILED, RUNNING, CANCELED, UNKNOWN).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
-              help="Output format: a table for people, JSON or CSV for machines.")
+@format_option()
 @pass_app
 def runs_command(app, pipeline: str | None, since: str | None, state: str | None, fmt: str) -> None:
     """List runs with their pipeline, state, times and step counts, newest first."""
@@ -201,8 +200,7 @@ def runs_command(app, pipeline: str | None, since: str | None, state: str | None
               help="A RUNNING run with no change for this long (from the snapshot time) is stuck.")
 @click.option("--no-remote", is_flag=True, help="Do not check gs:// URIs even when Google credentials are configured.")
 @click.option("--list", "list_rules", is_flag=True, help="List the rules with their severities and exit.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
-              help="Output format: a table for people, JSON or CSV for machines.")
+@format_option()
 @click.pass_context
 def audit(ctx, rules, fail_on: str, stuck_after: str, no_remote: bool, list_rules: bool, fmt: str) -> None:
     """Audit the lineage in the workspace: pushes without blessing, refused models pushed, models trained on

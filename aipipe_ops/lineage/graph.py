@@ -194,7 +194,7 @@ def upstream_executions_table(con: duckdb.DuckDBPyConnection, table: str = "upst
     if not table.isidentifier():
         raise ValueError(f"not a table name: {table!r}")
     ensure_index(con)
-    starts, params = _starts(artifact_ids, None if artifact_ids is not None else kind)
+    starts, params = _starts(artifact_ids, kind)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT start_id AS artifact_id, execution_id, run_id, "
                 f"hops, via_cache FROM ({_upstream_query(max_hops, starts)})", params)
     return table
@@ -205,7 +205,7 @@ def upstream_artifacts(con: duckdb.DuckDBPyConnection, *, artifact_ids: Iterable
                        max_hops: int = MAX_HOPS) -> list[tuple]:
     """(start artifact, upstream artifact, hops, via_cache) for every start at once, e.g. every model's datasets."""
     ensure_index(con)
-    starts, params = _starts(artifact_ids, None if artifact_ids is not None else kind)
+    starts, params = _starts(artifact_ids, kind)
     kind_filter = ""
     if upstream_kinds:
         kind_filter = f"WHERE a.kind IN ({', '.join('?' * len(upstream_kinds))})"

@@ -127,7 +127,7 @@ class StoreBuilder:
                 ev.path.steps.add().index = index
             return ev
 
-        existing = {a_id: a for a_id, a in zip(self._ids_of(inputs, outputs), self._fetch(inputs, outputs))}
+        existing = self._fetch(inputs, outputs)
         for key, ids in (inputs or {}).items():
             for index, artifact_id in enumerate(ids):
                 pairs.append((existing[artifact_id], event(pb.Event.INPUT, key, index, artifact_id)))
@@ -147,17 +147,11 @@ class StoreBuilder:
             produced.setdefault(key, []).append(artifact_id)
         return execution_id, produced
 
-    def _ids_of(self, inputs, outputs) -> list[int]:
+    def _fetch(self, inputs, outputs) -> dict[int, pb.Artifact]:
+        """The existing artifacts the inputs and outputs name by id."""
         ids = [i for v in (inputs or {}).values() for i in v]
         ids += [i for v in (outputs or {}).values() for i in v if isinstance(i, int)]
-        return ids
-
-    def _fetch(self, inputs, outputs) -> list[pb.Artifact]:
-        ids = self._ids_of(inputs, outputs)
-        if not ids:
-            return []
-        by_id = {a.id: a for a in self.store.get_artifacts_by_id(ids)}
-        return [by_id[i] for i in ids]
+        return {a.id: a for a in self.store.get_artifacts_by_id(ids)} if ids else {}
 
 
 # -- KFP v2 ----------------------------------------------------------------------------------------------------
@@ -294,6 +288,4 @@ def runs_in_every_state(builder: StoreBuilder) -> tuple[int, int]:
 
 def sha256(path: str | Path) -> str:
     """Digest of a store file: read-only means byte-identical before and after."""
-    import hashlib
-
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -12,9 +12,17 @@ def number(column: str, key: str) -> str:
             f"WHEN 'OBJECT' THEN NULL WHEN 'ARRAY' THEN NULL ELSE TRY_CAST({raw} AS DOUBLE) END)")
 
 
-def text(column: str, key: str) -> str:
-    return f"nullif(json_extract_string({column}, '$.\"{key}\"'), '')"
-
-
 def has(column: str, key: str) -> str:
     return f"(json_extract({column}, '$.\"{key}\"') IS NOT NULL)"
+
+
+# What counts as a push, for every rule that asks: an execution that output a PushedModel whose `pushed` is not 0
+# (absent reads as pushed: KFP-native pushers write no verdict). One row per pushing execution.
+PUSHES = f"""
+    SELECT e.execution_id AS pusher, min(e.artifact_id) AS pushed_id, any_value(a.uri) AS pushed_uri,
+           any_value(s.run_id) AS run_id, any_value(coalesce(s.step, s.component)) AS step
+    FROM events e JOIN artifacts a USING (artifact_id) JOIN steps s USING (execution_id)
+    WHERE e.direction = 'output' AND a.kind = 'pushed_model'
+      AND coalesce({number('a.properties', 'pushed')}, 1) <> 0
+    GROUP BY e.execution_id
+"""

@@ -11,15 +11,11 @@ from functools import lru_cache
 
 from aipipe_ops.lineage.dialects.base import Dialect, StoreTypes
 
-_NOT_DIALECTS = {"base", "common"}
-
 
 @lru_cache(maxsize=1)
 def all_dialects() -> tuple[Dialect, ...]:
     found = []
     for module in pkgutil.iter_modules(__path__):
-        if module.name in _NOT_DIALECTS:
-            continue
         dialect = getattr(importlib.import_module(f"{__name__}.{module.name}"), "DIALECT", None)
         if isinstance(dialect, Dialect):
             found.append(dialect)
@@ -31,11 +27,4 @@ def detect(types: StoreTypes) -> list[Dialect]:
     return [d for d in all_dialects() if d.present(types)]
 
 
-def by_name(name: str) -> Dialect:
-    for dialect in all_dialects():
-        if dialect.name == name:
-            return dialect
-    raise KeyError(name)
-
-
-__all__ = ["Dialect", "StoreTypes", "all_dialects", "by_name", "detect"]
+__all__ = ["Dialect", "StoreTypes", "all_dialects", "detect"]

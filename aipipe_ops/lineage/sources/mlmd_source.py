@@ -42,7 +42,6 @@ def _ms_to_ts(column: str) -> str:
 
 class MlmdSource:
     def __init__(self, uri: StoreUri, *, password_prompt=None, batch_size: int | None = None):
-        self.uri = uri
         self.display_uri = uri.display
         self.store = mlmd_connection.connect(uri, password_prompt=password_prompt)
         # gRPC responses cross a channel with a message limit: smaller batches keep each one well under it.
@@ -83,15 +82,14 @@ class MlmdSource:
 
         contexts_before = self._contexts_digest(con)
         self._copy_contexts(con, reader, dialects, store_types, rows)
-        updated_ms = [previous.get("updated_ms", 0) if previous else 0]
 
-        rows["executions"] = self._copy_executions(con, reader, exec_ids, progress, updated_ms)
-        rows["artifacts"] = self._copy_artifacts(con, reader, art_ids, types, progress, updated_ms)
+        rows["executions"], executions_ms = self._copy_executions(con, reader, exec_ids, progress)
+        rows["artifacts"], artifacts_ms = self._copy_artifacts(con, reader, art_ids, types, progress)
         rows["events"] = self._copy_events(con, reader, exec_ids, [] if full else art_ids, progress)
         watermark = {
             "max_execution_id": high["execution"],
             "max_artifact_id": high["artifact"],
-            "updated_ms": updated_ms[0],
+            "updated_ms": max(previous.get("updated_ms", 0) if previous else 0, executions_ms, artifacts_ms),
             "schema_version": mlmd_connection.LIBRARY_SCHEMA_VERSION,
         }
         if (not full and not rows["executions"] and not rows["artifacts"] and not rows["events"]
@@ -194,15 +192,22 @@ class MlmdSource:
             candidates = {i: ms for i, ms in candidates.items() if i not in unchanged}
         return sorted(candidates) + new, False
 
-    def _copy_executions(self, con, reader: MlmdReader, ids, progress, updated_ms) -> int:
+    @staticmethod
+    def _stage(con, table: str, batches, progress=None, task=None) -> None:
+        """Append each Arrow batch the reader yields to the temp table (advancing the task by its rows, if any)."""
+        for batch in batches:
+            con.register("_batch", batch)
+            con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+            con.unregister("_batch")
+            if task is not None:
+                progress.advance(task, batch.num_rows)
+
+    def _copy_executions(self, con, reader: MlmdReader, ids, progress) -> tuple[int, int]:
+        """Copy these executions into steps; returns how many and their latest update time (ms)."""
         con.execute("""CREATE OR REPLACE TEMP TABLE _x (execution_id BIGINT, type_id BIGINT, name VARCHAR,
                        state VARCHAR, created_ms BIGINT, updated_ms BIGINT, properties VARCHAR)""")
         task = progress.add_task("executions", total=len(ids))
-        for batch in reader.executions(ids):
-            con.register("_batch", batch)
-            con.execute("INSERT INTO _x SELECT * FROM _batch")
-            con.unregister("_batch")
-            progress.advance(task, batch.num_rows)
+        self._stage(con, "_x", reader.executions(ids), progress, task)
         progress.update(task, completed=len(ids))
         con.execute("DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM _x)")
         con.execute(f"""
@@ -212,11 +217,11 @@ class MlmdSource:
             FROM _x x LEFT JOIN mlmd_types t ON t.type_id = x.type_id AND t.kind = 'execution'
         """)
         count, top = con.execute("SELECT count(*), max(updated_ms) FROM _x").fetchone()
-        updated_ms[0] = max(updated_ms[0], top or 0)
         con.execute("DROP TABLE _x")
-        return int(count)
+        return int(count), top or 0
 
-    def _copy_artifacts(self, con, reader: MlmdReader, ids, types: pa.Table, progress, updated_ms) -> int:
+    def _copy_artifacts(self, con, reader: MlmdReader, ids, types: pa.Table, progress) -> tuple[int, int]:
+        """Copy these artifacts with their kinds; returns how many and their latest update time (ms)."""
         kind_rows = [(tid, name, kinds.kind_of(name, base))
                      for tid, kind, name, base in zip(*(types.column(c).to_pylist()
                                                         for c in ("type_id", "kind", "name", "base_type")))
@@ -227,11 +232,7 @@ class MlmdSource:
         con.execute("""CREATE OR REPLACE TEMP TABLE _a (artifact_id BIGINT, type_id BIGINT, name VARCHAR,
                        uri VARCHAR, state VARCHAR, created_ms BIGINT, updated_ms BIGINT, properties VARCHAR)""")
         task = progress.add_task("artifacts", total=len(ids))
-        for batch in reader.artifacts(ids):
-            con.register("_batch", batch)
-            con.execute("INSERT INTO _a SELECT * FROM _batch")
-            con.unregister("_batch")
-            progress.advance(task, batch.num_rows)
+        self._stage(con, "_a", reader.artifacts(ids), progress, task)
         progress.update(task, completed=len(ids))
         con.execute("DELETE FROM artifacts WHERE artifact_id IN (SELECT artifact_id FROM _a)")
         con.execute(f"""
@@ -242,9 +243,8 @@ class MlmdSource:
         """)
         con.unregister("_kinds")
         count, top = con.execute("SELECT count(*), max(updated_ms) FROM _a").fetchone()
-        updated_ms[0] = max(updated_ms[0], top or 0)
         con.execute("DROP TABLE _a")
-        return int(count)
+        return int(count), top or 0
 
     def _copy_events(self, con, reader: MlmdReader, exec_ids, art_ids, progress) -> int:
         con.execute("""CREATE OR REPLACE TEMP TABLE _e (execution_id BIGINT, artifact_id BIGINT, event_type VARCHAR,
@@ -252,10 +252,7 @@ class MlmdSource:
         task = progress.add_task("events", total=len(exec_ids) + len(art_ids))
         for batches, size in ((reader.events_of_executions(exec_ids), len(exec_ids)),
                               (reader.events_of_artifacts(art_ids), len(art_ids))):
-            for batch in batches:
-                con.register("_batch", batch)
-                con.execute("INSERT INTO _e SELECT * FROM _batch")
-                con.unregister("_batch")
+            self._stage(con, "_e", batches)
             progress.advance(task, size)
         con.execute("""
             DELETE FROM events USING (SELECT DISTINCT execution_id, artifact_id, event_type FROM _e) e

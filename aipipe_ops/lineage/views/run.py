@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.tree import Tree
 
-from aipipe_ops.lineage.views.labels import short_run
+from aipipe_ops.lineage.views.labels import execution_label, short_run
 
 
 def _artifact(a: dict[str, Any]) -> str:
@@ -31,7 +31,7 @@ def render(run: dict[str, Any]) -> str:
         extras.append(f"finished {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC")
     root = Tree(head + ("\n" + ", ".join(extras) if extras else ""))
     for step in run["steps"]:
-        label = f"{step.get('step') or step.get('component') or step['type_name']} #{step['execution_id']} [{step['state']}]"
+        label = execution_label(step)
         notes = []
         if step.get("cached_from"):
             notes.append(f"cache hit of #{step['cached_from']} (run {short_run(step.get('cached_from_run'))})")

@@ -16,18 +16,11 @@ recognised as a push.
 from __future__ import annotations
 
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
-from aipipe_ops.lineage.audit.sql import has, number
+from aipipe_ops.lineage.audit.sql import PUSHES, has, number
 from aipipe_ops.lineage.views.labels import short_run
 
 _QUERY = f"""
-WITH pushes AS (
-    SELECT e.execution_id AS pusher, min(e.artifact_id) AS pushed_id, any_value(a.uri) AS pushed_uri,
-           any_value(s.run_id) AS run_id, any_value(coalesce(s.step, s.component)) AS step
-    FROM events e JOIN artifacts a USING (artifact_id) JOIN steps s USING (execution_id)
-    WHERE e.direction = 'output' AND a.kind = 'pushed_model'
-      AND coalesce({number('a.properties', 'pushed')}, 1) <> 0
-    GROUP BY e.execution_id
-),
+WITH pushes AS ({PUSHES}),
 inputs AS (
     SELECT e.execution_id AS pusher, a.artifact_id, a.kind, a.type_name, e.role,
            {number('a.properties', 'blessed')} AS blessed, {has('a.properties', 'blessed')} AS has_verdict,

@@ -10,7 +10,7 @@ evaluation refused the model and the run that pushed it. (A push that did consum
 from __future__ import annotations
 
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
-from aipipe_ops.lineage.audit.sql import number
+from aipipe_ops.lineage.audit.sql import PUSHES, number
 from aipipe_ops.lineage.views.labels import short_run
 
 _QUERY = f"""
@@ -27,21 +27,14 @@ WITH refusals AS (
     WHERE b.kind = 'blessing' AND coalesce(b.type_name, '') NOT LIKE '%InfraBlessing'
       AND {number('b.properties', 'blessed')} = 0
 ),
-pushes AS (
-    SELECT e.execution_id AS pusher, min(e.artifact_id) AS pushed_id, any_value(s.run_id) AS pusher_run,
-           any_value(coalesce(s.step, s.component)) AS pusher_step
-    FROM events e JOIN artifacts a USING (artifact_id) JOIN steps s USING (execution_id)
-    WHERE e.direction = 'output' AND a.kind = 'pushed_model'
-      AND coalesce({number('a.properties', 'pushed')}, 1) <> 0
-    GROUP BY e.execution_id
-),
+pushes AS ({PUSHES}),
 pushed_models AS (
     SELECT p.*, i.artifact_id AS model_id
     FROM pushes p JOIN events i ON i.execution_id = p.pusher AND i.direction = 'input'
     JOIN artifacts m ON m.artifact_id = i.artifact_id AND m.kind = 'model'
 )
 SELECT r.model_id, r.blessing_id, r.evaluator, r.evaluator_step, r.evaluator_run,
-       p.pusher, p.pusher_step, p.pusher_run, p.pushed_id
+       p.pusher, p.step AS pusher_step, p.run_id AS pusher_run, p.pushed_id
 FROM refusals r JOIN pushed_models p USING (model_id)
 WHERE NOT EXISTS (SELECT 1 FROM events c WHERE c.execution_id = p.pusher AND c.artifact_id = r.blessing_id
                   AND c.direction = 'input')

@@ -87,7 +87,7 @@ class TrainedOnAnomalies(AuditRule):
         findings = []
         model_rows = graph.upstream_artifacts(con, kind="model", upstream_kinds=("dataset",))
         model_runs = dict(con.execute("""
-            SELECT p.artifact_id, any_value(s.run_id) FROM lineage_producers p JOIN steps s USING (execution_id)
+            SELECT p.artifact_id, any_value(p.run_id) FROM lineage_producers p
             JOIN artifacts a ON a.artifact_id = p.artifact_id WHERE a.kind = 'model' GROUP BY p.artifact_id
         """).fetchall())
         reported: dict[int, list[tuple[int, int, int]]] = {}
