@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import duckdb
 
+from aipipe_ops.billing.reconcile import BUCKET_COLUMNS, BUCKETS, pivot as _pivot
 from aipipe_ops.errors import ConfigError
 
-BUCKET_COLUMNS = ("direct", "idle_share", "overhead_share", "shared")
-LEFTOVER_COLUMNS = ("idle", "overhead", "unattributed")
 VIEWS = ("pipeline", "run", "step", "model", "sku", "kind", "day")
-
-
-def _pivot(buckets) -> str:
-    return ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in buckets)
 
 
 def _leftovers(con) -> list[dict]:
@@ -58,7 +53,7 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str) -> tuple[list[dict], list
         cols = ["artifact_id", "kind", "uri", "runs", *money, "currency"]
         return [dict(zip(cols, r)) for r in rows], cols
     key = {"sku": ["service", "sku_id", "sku"], "kind": ["resource_kind"], "day": ["usage_day"]}[by]
-    every = list(BUCKET_COLUMNS) + list(LEFTOVER_COLUMNS)
+    every = list(BUCKETS)
     # Shares are stored per run and scope; their day/SKU picture (without runs) is attribution_share_detail.
     rows = con.execute(f"""
         WITH lines AS (

@@ -8,6 +8,7 @@ import click
 from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
 from aipipe_ops.billing.breakdowns import VIEWS, breakdown
 from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.billing.reconcile import COLUMNS as RECONCILIATION_COLUMNS
 from aipipe_ops.billing.sources import DEFAULT_LATE_DAYS, DEFAULT_MAX_BYTES_BILLED, SourceOptions
 from aipipe_ops.cli_context import pass_app
 from aipipe_ops.output import echo, format_option, render, to_json
@@ -106,8 +107,7 @@ def costs(app, sources, by, since, until, idle, shared, share_namespaces, late_d
             _load_all(ws, sources, window, SourceOptions(max_bytes_billed, late_days), fmt, quiet=True)
         result = attribute(ws, policy, window)
         rows, columns = breakdown(ws.con, by)
-    rec_columns = ["currency", "export_net_total", "direct", "idle_share", "overhead_share", "shared", "idle",
-                   "overhead", "unattributed", "buckets_total", "difference", "status"]
+    rec_columns = list(RECONCILIATION_COLUMNS)
     if fmt == "json":
         click.echo(to_json({"by": by, "idle": idle, "shared": shared, "share_namespaces": list(share_namespaces),
                             "since": window.since, "until": window.until, "rows": rows,

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from aipipe_ops.workspace import MONEY
+
 PACIFIC = "America/Los_Angeles"  # Google's billing day (US/Pacific)
 
 
@@ -25,7 +27,8 @@ def _quote(text: str) -> str:
 
 class DuckDBDialect:
     name = "duckdb"
-    money_type = "DECIMAL(38, 9)"
+    money_type = MONEY
+    timestamp_type = "TIMESTAMPTZ"
     string_type = "VARCHAR"
 
     def quote(self, text: str) -> str:
@@ -108,6 +111,7 @@ class BigQueryDialect:
     # NUMERIC is (38, 9) in BigQuery; spelled out because the parameterised form also pins engines that
     # emulate BigQuery on other decimal defaults (bqemulator's bare NUMERIC keeps 3 places).
     money_type = "NUMERIC(38, 9)"
+    timestamp_type = "TIMESTAMP"
     string_type = "STRING"
 
     def quote(self, text: str) -> str:

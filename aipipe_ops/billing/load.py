@@ -45,11 +45,7 @@ def load_billing(ws: Workspace, spec: str, window: UsageWindow | None = None,
         load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0]
         lit = DUCKDB.literal  # values are inlined, not bound: see DuckDBDialect.literal
         source_lit, load_lit = lit(staged.source), lit(int(load_id))
-        scope = f"source = {source_lit}"
-        if window.since:
-            scope += f" AND usage_day >= {lit(window.since)}"
-        if window.until:
-            scope += f" AND usage_day <= {lit(window.until)}"
+        scope = f"source = {source_lit} AND {window.days_sql()}"
         con.execute(f"DELETE FROM cost_lines WHERE {scope}")
         con.execute(f"DELETE FROM billing_export_totals WHERE {scope}")
         cols = ", ".join(COST_LINE_COLUMNS)
@@ -59,13 +55,13 @@ def load_billing(ws: Workspace, spec: str, window: UsageWindow | None = None,
             con.execute(f"""
                 INSERT INTO cost_lines ({cols}, run_id, source, load_id)
                 SELECT *, {source_lit}, {load_lit}
-                FROM ({resolved_lines_sql(con, f"({staged.lines_sql})", list(COST_LINE_COLUMNS))})
+                FROM ({resolved_lines_sql(f"({staged.lines_sql})", list(COST_LINE_COLUMNS))})
             """)
         except duckdb.Error as exc:
             raise source.read_error(exc) from exc
         finally:
-            if "bq_cost_lines" in staged.lines_sql:
-                con.unregister("bq_cost_lines")
+            for view in staged.views:
+                con.unregister(view)
         this_load = f"(SELECT * FROM cost_lines WHERE load_id = {load_lit})"
         tcols = ", ".join(EXPORT_TOTAL_COLUMNS)
         con.execute(f"INSERT INTO billing_export_totals ({tcols}, source, load_id) "

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
+from aipipe_ops.billing.dialects import DUCKDB, PACIFIC
 from aipipe_ops.billing.resource_kinds import kind_case_sql
 from aipipe_ops.billing.schema import REQUIRED
 
@@ -39,13 +40,23 @@ class UsageWindow:
         """[start, end) instants of the window."""
         from zoneinfo import ZoneInfo
 
-        tz = ZoneInfo("America/Los_Angeles")
+        tz = ZoneInfo(PACIFIC)
         start = dt.datetime.combine(self.since, dt.time(), tz) if self.since else None
         end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), tz) if self.until else None
         return start, end
 
     def __bool__(self) -> bool:
         return bool(self.since or self.until)
+
+    def days_sql(self, alias: str = "") -> str:
+        """The condition on usage_day selecting the window (values inlined: see DuckDBDialect.literal)."""
+        prefix = f"{alias}." if alias else ""
+        conditions = ["true"]
+        if self.since:
+            conditions.append(f"{prefix}usage_day >= {DUCKDB.literal(self.since)}")
+        if self.until:
+            conditions.append(f"{prefix}usage_day <= {DUCKDB.literal(self.until)}")
+        return " AND ".join(conditions)
 
 
 class Renderer:
@@ -112,7 +123,7 @@ def _where(conditions: list[str]) -> str:
 def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: list[str]) -> str:
     """SELECT returning COST_LINE_COLUMNS: export rows aggregated to the attribution grain."""
     r = Renderer(dialect, present)
-    export_time = dialect.ts(r.col("export_time", "TIMESTAMP" if dialect.name == "bigquery" else "TIMESTAMPTZ"))
+    export_time = dialect.ts(r.col("export_time", dialect.timestamp_type))
     row_cols = [f"{expr(r)} AS {name}" for name, expr in KEYS + DETAILS]
     row_cols += [
         f"{dialect.money(r.col('cost'))} AS cost",

@@ -13,19 +13,28 @@ import duckdb
 from aipipe_ops.errors import ReconciliationError
 
 TOLERANCE = Decimal(0)
-BUCKETS = ("direct", "idle_share", "overhead_share", "shared", "idle", "overhead", "unattributed")
+# The attribution's buckets: what runs carry, then what stays in its own bucket. Together they hold every cent.
+BUCKET_COLUMNS = ("direct", "idle_share", "overhead_share", "shared")
+LEFTOVER_COLUMNS = ("idle", "overhead", "unattributed")
+BUCKETS = BUCKET_COLUMNS + LEFTOVER_COLUMNS
+# A reconciliation row, in the order it prints.
+COLUMNS = ("currency", "export_net_total", *BUCKETS, "buckets_total", "difference", "status")
+
+
+def pivot(buckets) -> str:
+    """One summed column per bucket (0 when the bucket has no line), for a GROUP BY over lines with `bucket`."""
+    return ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in buckets)
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str) -> list[dict]:
     """Per currency: export_net_total (billing_export_totals in the window: `totals_where`, a condition with its
     values inlined) vs the buckets of att_lines."""
-    pivot = ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in BUCKETS)
     rows = con.execute(f"""
         WITH export AS (
             SELECT currency, sum(net_cost) AS export_net_total FROM billing_export_totals
             WHERE {totals_where} GROUP BY currency
         ),
-        buckets AS (SELECT currency, {pivot}, sum(cost) AS buckets_total FROM att_lines GROUP BY currency)
+        buckets AS (SELECT currency, {pivot(BUCKETS)}, sum(cost) AS buckets_total FROM att_lines GROUP BY currency)
         SELECT coalesce(e.currency, b.currency) AS currency,
                coalesce(e.export_net_total, 0) AS export_net_total,
                {', '.join(f'coalesce(b.{x}, 0) AS {x}' for x in BUCKETS)},
@@ -33,10 +42,9 @@ def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str) -> list[dict]:
         FROM export e FULL JOIN buckets b ON e.currency = b.currency
         ORDER BY 1
     """).fetchall()
-    names = ["currency", "export_net_total", *BUCKETS, "buckets_total"]
     out = []
     for row in rows:
-        rec = dict(zip(names, row))
+        rec = dict(zip(COLUMNS, row))  # all but difference and status, set here
         rec["difference"] = rec["buckets_total"] - rec["export_net_total"]
         rec["status"] = "ok" if abs(rec["difference"]) <= TOLERANCE else "MISMATCH"
         out.append(rec)

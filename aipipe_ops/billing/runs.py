@@ -3,31 +3,16 @@
 The resolution is a few lookups of a line's run labels in the (small) runs table, so it is cheap to redo: a
 load fills cost_lines.run_id with it on the way in, and every attribution resolves again over the distinct label
 combinations of the lines, so lineage loaded after billing changes the answer without reloading the export.
-Both use the one definition below (`_lookups`, `RUN_ID`).
+Both use the one definition below (`_lookups`, `run_id_sql`).
 """
 
 from __future__ import annotations
 
-import duckdb
-
-from aipipe_ops.billing.dialects import DUCKDB
-
-
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(con.execute(
-        f"SELECT count(*) FROM information_schema.columns WHERE table_name = {DUCKDB.literal(table)} "
-        f"AND column_name = {DUCKDB.literal(column)}").fetchone()[0])
-
-
-def _lookups(con: duckdb.DuckDBPyConnection, alias: str) -> str:
+def _lookups(alias: str) -> str:
     """LEFT JOINs of the run labels of `alias` (run_label, workflow, vertex_run) to the runs the lineage knows:
     k1 by run id = pipeline/runid, k2 by run id = Argo workflow, w by a run's recorded workflow, k3 by run id =
     Vertex run id. Each lookup table has one row per key, so a line never fans out."""
-    by_workflow = (
-        "SELECT workflow, min(run_id) AS run_id FROM runs WHERE workflow IS NOT NULL GROUP BY workflow"
-        if _has_column(con, "runs", "workflow") else
-        "SELECT CAST(NULL AS VARCHAR) AS workflow, CAST(NULL AS VARCHAR) AS run_id WHERE false"
-    )
+    by_workflow = "SELECT workflow, min(run_id) AS run_id FROM runs WHERE workflow IS NOT NULL GROUP BY workflow"
     known = "(SELECT DISTINCT run_id FROM runs)"
     return (f"LEFT JOIN {known} k1 ON k1.run_id = {alias}.run_label "
             f"LEFT JOIN {known} k2 ON k2.run_id = {alias}.workflow "
@@ -40,13 +25,13 @@ def run_id_sql(alias: str) -> str:
     return (f"coalesce(k1.run_id, k2.run_id, w.run_id, k3.run_id, {alias}.vertex_run, {alias}.run_label)")
 
 
-def resolved_lines_sql(con: duckdb.DuckDBPyConnection, lines: str, columns: list[str]) -> str:
+def resolved_lines_sql(lines: str, columns: list[str]) -> str:
     """SELECT `columns` of the `lines` relation and their run_id, one row per line (for the load)."""
     cols = ", ".join(f"l.{c}" for c in columns)
-    return f"SELECT {cols}, {run_id_sql('l')} AS run_id FROM {lines} l {_lookups(con, 'l')}"
+    return f"SELECT {cols}, {run_id_sql('l')} AS run_id FROM {lines} l {_lookups('l')}"
 
 
-def resolve_runs_sql(con: duckdb.DuckDBPyConnection, lines: str = "cost_lines") -> str:
+def resolve_runs_sql(lines: str = "cost_lines") -> str:
     """SELECT run_label, workflow, vertex_run, run_id, pipeline: one row per distinct label combination."""
     return f"""
         WITH combos AS (
@@ -56,7 +41,7 @@ def resolve_runs_sql(con: duckdb.DuckDBPyConnection, lines: str = "cost_lines") 
         known AS (SELECT run_id, any_value(pipeline) AS pipeline FROM runs GROUP BY run_id),
         resolved AS (
             SELECT c.run_label, c.workflow, c.vertex_run, {run_id_sql('c')} AS run_id
-            FROM combos c {_lookups(con, 'c')}
+            FROM combos c {_lookups('c')}
         )
         SELECT r.run_label, r.workflow, r.vertex_run, r.run_id,
                coalesce(k.pipeline,

@@ -33,13 +33,6 @@ REQUIRED = (
     ExportColumn("sku.description", "resource kind"),
 )
 
-OPTIONAL = (
-    ExportColumn("service.id", ""),
-    ExportColumn("project.id", ""),
-    ExportColumn("invoice.month", ""),
-    ExportColumn("cost_type", ""),  # missing -> 'regular'
-    ExportColumn("export_time", ""),
-)
 
 def missing_required(paths: set[str]) -> list[str]:
     return [c.path for c in REQUIRED if c.path not in paths]

@@ -75,7 +75,7 @@ def test_partition_filter_reaches_past_the_window_for_late_rows(bq_client, works
     day = (usage - dt.timedelta(hours=8)).date()  # its US/Pacific day, near enough at any hour
     window = UsageWindow(day - dt.timedelta(days=1), day + dt.timedelta(days=1))
     source = BigQuerySource(spec, SourceOptions(late_days=40))
-    sql = source.queries(window)["cost lines"]
+    sql = source.lines_sql(window)
     assert "_PARTITIONTIME >=" in sql and "_PARTITIONTIME <" in sql
     summary = load_billing(workspace, spec, window, SourceOptions(late_days=40))
     assert summary.export_rows == 1

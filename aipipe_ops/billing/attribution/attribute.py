@@ -33,17 +33,6 @@ class Attribution:
     reconciliation: list[dict]
 
 
-def _window_sql(window: UsageWindow, alias: str = "") -> str:
-    """The condition on usage_day selecting the window (values inlined: see DuckDBDialect.literal)."""
-    prefix = f"{alias}." if alias else ""
-    conditions = ["true"]
-    if window.since:
-        conditions.append(f"{prefix}usage_day >= {DUCKDB.literal(window.since)}")
-    if window.until:
-        conditions.append(f"{prefix}usage_day <= {DUCKDB.literal(window.until)}")
-    return " AND ".join(conditions)
-
-
 def classify_sql(policy: Policy) -> str:
     shared = ", ".join(DUCKDB.quote(ns) for ns in policy.share_namespaces) or "NULL"
     return f"""CASE WHEN m.run_id IS NOT NULL THEN 'direct'
@@ -61,9 +50,9 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
     if not con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
         raise InputError(f"workspace {ws.path} holds no billing data: run `aipipe billing load --billing SRC` "
                          f"first, or pass --billing to `aipipe costs`")
-    where = _window_sql(window, "c")
+    where = window.days_sql("c")
     with ws.transaction():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE att_runs AS {resolve_runs_sql(con)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE att_runs AS {resolve_runs_sql()}")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE att_base AS
             SELECT {classify_sql(policy)} AS class, m.run_id, m.pipeline, c.cluster, c.node_pool, c.namespace,
@@ -87,7 +76,7 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
         IDLE_POLICIES[policy.idle](con)
         SHARED_POLICIES[policy.shared](con)
 
-        reconciliation = reconcile(con, _window_sql(window))
+        reconciliation = reconcile(con, window.days_sql())
         raise_on_mismatch(reconciliation)
 
         steps.attribute_steps(con, where)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import duckdb
 
+from aipipe_ops.workspace import MONEY
+
 NANOS = 1_000_000_000
-MONEY = "DECIMAL(38, 9)"
 
 
 def money_nanos_sql(expr: str) -> str:

@@ -109,7 +109,7 @@ def attribute_steps(con: duckdb.DuckDBPyConnection, window_sql: str) -> None:
         JOIN att_run_buckets b USING (group_id)
     """)
     # Runs without steps in the lineage: one line per bucket.
-    con.execute(f"""
+    con.execute("""
         INSERT INTO att_step_lines
         SELECT NULL, run_id, bucket, sum(cost), currency FROM att_lines
         WHERE run_id IS NOT NULL AND run_id NOT IN (SELECT run_id FROM att_steps)

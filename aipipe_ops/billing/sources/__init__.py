@@ -13,7 +13,7 @@ A new source is one new module plus its test, and one line here.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aipipe_ops.errors import ConfigError
 
@@ -41,7 +41,7 @@ class StagedExport:
     source: str  # canonical spec stored in cost_lines.source
     description: str  # for people: files read, table, bytes scanned
     lines_sql: str  # SELECT yielding the cost lines, on the workspace connection
-    details: dict = field(default_factory=dict)
+    views: tuple[str, ...] = ()  # relations the source registered on the connection; the load unregisters them
 
 
 def open_source(spec: str, options: SourceOptions | None = None):

@@ -80,7 +80,6 @@ class BigQuerySource:
         self.options = options
         self.table_id = f"{self.project}.{self.dataset}.{self.table}"
         self.client = make_client(os.environ.get(PROJECT_ENV) or self.project)
-        self.bytes_estimated = 0
 
     def describe(self):
         from google.api_core import exceptions
@@ -111,39 +110,37 @@ class BigQuerySource:
             out.append(f"{column} < {BIGQUERY.timestamp(end + dt.timedelta(days=self.options.late_days))}")
         return out
 
-    def _run(self, sql: str, what: str):
+    def _run(self, sql: str):
+        """Dry-run the cost-lines query against the cap, then run it: (Arrow table, bytes the dry run estimated)."""
         from google.api_core import exceptions
         from google.cloud import bigquery
 
         cap = self.options.max_bytes_billed
         try:
             dry = self.client.query(sql, job_config=bigquery.QueryJobConfig(dry_run=True, use_query_cache=False))
-            check_bytes(dry.total_bytes_processed, cap, what, self.table_id)
-            self.bytes_estimated += dry.total_bytes_processed or 0
+            check_bytes(dry.total_bytes_processed, cap, "cost lines", self.table_id)
             job = self.client.query(sql, job_config=bigquery.QueryJobConfig(maximum_bytes_billed=cap))
-            return job.result().to_arrow(create_bqstorage_client=False)
+            return job.result().to_arrow(create_bqstorage_client=False), dry.total_bytes_processed or 0
         except exceptions.GoogleAPIError as exc:
             text = str(exc)
             if "bytes billed" in text.lower() or "bytesBilledLimitExceeded" in text:
-                raise SourceError(f"{self.table_id}: BigQuery refused the {what} query: it would bill more than "
+                raise SourceError(f"{self.table_id}: BigQuery refused the cost lines query: it would bill more than "
                                   f"{cap:,} bytes (--max-bytes-billed)") from exc
-            raise SourceError(f"{self.table_id}: the {what} query failed: {text.splitlines()[0]}") from exc
+            raise SourceError(f"{self.table_id}: the cost lines query failed: {text.splitlines()[0]}") from exc
 
-    def queries(self, window: normalise.UsageWindow, table=None, paths=None) -> dict[str, str]:
+    def lines_sql(self, window: normalise.UsageWindow, table=None, paths=None) -> str:
+        """The cost-lines query BigQuery runs for this window (the table described first unless given)."""
         if table is None:
             table, paths = self.describe()
         conditions = normalise.window_filter(BIGQUERY, window) + self.partition_filter(table, window)
-        source_sql = f"`{self.table_id}`"
-        return {"cost lines": normalise.cost_lines_query(BIGQUERY, source_sql, paths, conditions)}
+        return normalise.cost_lines_query(BIGQUERY, f"`{self.table_id}`", paths, conditions)
 
     def stage(self, con: duckdb.DuckDBPyConnection, window: normalise.UsageWindow) -> StagedExport:
         table, paths = self.describe()
-        sql = self.queries(window, table, paths)
-        lines = self._run(sql["cost lines"], "cost lines")
+        lines, estimated = self._run(self.lines_sql(window, table, paths))
         con.register("bq_cost_lines", lines)  # the aggregates BigQuery returned, as an Arrow table
-        return StagedExport(self.spec, f"table {self.table_id} ({self.bytes_estimated:,} bytes estimated)",
-                            "SELECT * FROM bq_cost_lines",
-                            {"bytes_estimated": self.bytes_estimated, "cost_lines": lines.num_rows})
+        return StagedExport(self.spec, f"table {self.table_id} ({estimated:,} bytes estimated)",
+                            "SELECT * FROM bq_cost_lines", views=("bq_cost_lines",))
 
     def read_error(self, exc: duckdb.Error) -> SourceError:
         return SourceError(f"{self.spec}: storing the aggregated lines failed: {str(exc).splitlines()[0]}")

@@ -79,10 +79,6 @@ def expand(spec: str) -> list[str]:
     return [str(Path(f).resolve()) for f in files]
 
 
-def _sql_list(files: list[str]) -> str:
-    return "[" + ", ".join(DUCKDB.quote(f) for f in files) + "]"
-
-
 class FileSource:
     @staticmethod
     def matches(spec: str) -> bool:
@@ -134,7 +130,7 @@ class FileSource:
 
     # -- reading ------------------------------------------------------------------------------------------------
     def relation_sql(self, present: set[str]) -> str:
-        files = _sql_list(self.files)
+        files = DUCKDB.literal(self.files)
         if self.format == "parquet":
             return f"read_parquet({files}, union_by_name = true)"
         if self.format == "jsonl":
@@ -166,8 +162,7 @@ class FileSource:
         conditions = normalise.window_filter(DUCKDB, window)
         # The query runs inside the load's INSERT: DuckDB streams the files into cost lines in one pass.
         return StagedExport(self.canonical, f"{len(self.files)} {self.format} file(s) from {self.spec}",
-                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions),
-                            {"files": len(self.files), "format": self.format})
+                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions))
 
     def read_error(self, exc: duckdb.Error) -> InputError:
         return InputError(f"--billing {self.spec}: reading the {self.format} files failed: "
