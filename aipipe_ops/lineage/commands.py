@@ -27,15 +27,17 @@ def _password_prompt(label: str) -> str | None:
     return click.prompt(label, hide_input=True, default="", show_default=False)
 
 
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}  # the unit letters of a look-back or a duration
+
+
 def parse_since(text: str | None) -> dt.datetime | None:
     """An ISO date/time, or a look-back such as 7d, 12h, 30m."""
     if not text:
         return None
     match = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", text)
     if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {"d": dt.timedelta(days=amount), "h": dt.timedelta(hours=amount), "m": dt.timedelta(minutes=amount)}
-        return dt.datetime.now(dt.timezone.utc) - delta[unit]
+        delta = dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        return dt.datetime.now(dt.timezone.utc) - delta
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError as exc:
@@ -48,8 +50,7 @@ def parse_duration(text: str) -> dt.timedelta:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm])\s*", text or "")
     if not match:
         raise ConfigError(f"--stuck-after {text!r}: expected a duration such as 24h, 2d or 90m")
-    amount, unit = float(match.group(1)), match.group(2)
-    return {"d": dt.timedelta(days=amount), "h": dt.timedelta(hours=amount), "m": dt.timedelta(minutes=amount)}[unit]
+    return dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
 @click.group()
