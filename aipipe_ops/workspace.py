@@ -17,9 +17,8 @@ import duckdb
 
 from aipipe_ops import __version__
 from aipipe_ops.errors import WorkspaceError
-
-DEFAULT_WORKSPACE = Path(".aipipe") / "workspace.duckdb"
-WORKSPACE_ENV = "AIPIPE_WORKSPACE"
+# The path rule lives in workspace_path (no DuckDB import), for modules that must not need DuckDB.
+from aipipe_ops.workspace_path import WORKSPACE_ENV, resolve_workspace_path
 
 # Money is DECIMAL(38, 9): BigQuery's NUMERIC, exact under SUM, wide enough for any invoice.
 MONEY = "DECIMAL(38, 9)"
@@ -259,16 +258,6 @@ MIGRATIONS: list[Migration] = [
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version
-
-
-def resolve_workspace_path(option: str | os.PathLike | None = None) -> Path:
-    """--workspace beats AIPIPE_WORKSPACE beats the default .aipipe/workspace.duckdb."""
-    if option:
-        return Path(option)
-    env = os.environ.get(WORKSPACE_ENV)
-    if env:
-        return Path(env)
-    return DEFAULT_WORKSPACE
 
 
 class Workspace:

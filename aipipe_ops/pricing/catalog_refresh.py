@@ -26,7 +26,6 @@ from aipipe_ops.pricing import catalog_skus as skus
 from aipipe_ops.pricing.price_book import PriceBook
 
 API_KEY_ENV = "AIPIPE_CATALOG_API_KEY"
-WANTED_SERVICES = {skus.COMPUTE_ENGINE: "Compute Engine", skus.KUBERNETES_ENGINE: "Kubernetes Engine"}
 
 # google-api-core warns at import about the Python version's end of life; not actionable for a user here.
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core\._python_version_support")
@@ -80,13 +79,13 @@ def _wanted_services(client) -> list[dict]:
         data = _to_json(service)
         service_id = data.get("serviceId") or data.get("name", "").rpartition("/")[2]
         display = data.get("displayName", "")
-        for wanted_id, wanted_name in WANTED_SERVICES.items():
+        for wanted_id, wanted_name in skus.SERVICE_NAMES.items():
             if service_id == wanted_id or display == wanted_name:
                 found.setdefault(wanted_name, {**data, "serviceId": service_id})
-    missing = [name for name in WANTED_SERVICES.values() if name not in found]
+    missing = [name for name in skus.SERVICE_NAMES.values() if name not in found]
     if missing:
         raise SourceError(f"the Cloud Billing Catalog lists no service {', '.join(missing)}")
-    return [found[name] for name in WANTED_SERVICES.values()]
+    return [found[name] for name in skus.SERVICE_NAMES.values()]
 
 
 def _keep(sku: dict, service_id: str, regions: set[str]) -> bool:

@@ -128,14 +128,3 @@ def machine_shape(machine_type: str) -> MachineShape | None:
         return MachineShape(machine_type, _FAMILY_KEY.get(prefix), Decimal(match.group(2)),
                             Decimal(match.group(3)) / 1024, custom=True)
     return None
-
-
-def known_machine_types() -> list[str]:
-    """Every machine type name aipipe can price (predefined sizes expanded), for help and errors."""
-    names = list(_FIXED)
-    for (prefix, klass) in _CLASS_MEMORY:
-        for size in sorted(_CLASS_SIZES[prefix]):
-            name = f"{prefix}-{klass}-{size}"
-            if machine_shape(name):
-                names.append(name)
-    return sorted(names)

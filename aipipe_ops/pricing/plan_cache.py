@@ -20,6 +20,7 @@ from aipipe_ops import __version__
 from aipipe_ops.atomic import write_text_atomic
 from aipipe_ops.pricing.plans.plan_file import Plan
 from aipipe_ops.pricing.plans.resource import PlannedResource
+from aipipe_ops.workspace_path import resolve_workspace_path
 
 SOURCE_SUFFIXES = {".py", ".yaml", ".yml", ".json"}
 SKIPPED_DIRS = {"__pycache__", "venv", ".venv", "node_modules", ".git"}
@@ -28,8 +29,6 @@ CACHE_VERSION = "1"
 
 
 def cache_dir() -> Path:
-    from aipipe_ops.workspace import resolve_workspace_path
-
     return resolve_workspace_path(None).parent / "plans"
 
 

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 
 from aipipe_ops.errors import InputError
 from aipipe_ops.pricing.catalog_skus import ON_DEMAND, SERVICE_NAMES, SPOT, SkuSelector, selector_for_sku
+from aipipe_ops.workspace_path import resolve_workspace_path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_PRICE_BOOK = DATA_DIR / "price_book.json"
@@ -55,11 +56,6 @@ def resolve_price_book_path(option: str | os.PathLike | None = None) -> Path:
 
 def default_refresh_path() -> Path:
     """Where `aipipe prices refresh` writes: beside the workspace (.aipipe/price_book.json by default)."""
-    try:
-        from aipipe_ops.workspace import resolve_workspace_path
-    except ImportError:  # the policy pack's venv has no DuckDB; the rule is the same
-        workspace = os.environ.get("AIPIPE_WORKSPACE") or str(Path(".aipipe") / "workspace.duckdb")
-        return Path(workspace).parent / REFRESHED_NAME
     return resolve_workspace_path(None).parent / REFRESHED_NAME
 
 

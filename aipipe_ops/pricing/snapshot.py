@@ -22,18 +22,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
 
 from aipipe_ops.pricing.catalog_skus import COMPUTE_ENGINE, KUBERNETES_ENGINE, SERVICE_NAMES
+from aipipe_ops.pricing.lines import HOURS_PER_MONTH
+from aipipe_ops.pricing.machine_types import SKU_FAMILIES
+from aipipe_ops.pricing.price_book import SHIPPED_PRICE_BOOK, SHIPPED_SOURCES
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-PRICE_BOOK_FILE = DATA_DIR / "price_book.json"
-SOURCES_FILE = DATA_DIR / "sources.json"
 SNAPSHOT_DATE = "2026-07-30"
 REFERENCE = "/work/shared/reference/prices.md"
 
 NANO = Decimal("0.000000001")
-HOURS_PER_MONTH = Decimal(730)
 
 SOURCES = {
     "CN": "Cyclenerd/google-cloud-pricing-cost-calculator pricing.yml (rev fd66b26, generated 2026-07-30), "
@@ -121,14 +119,14 @@ CORE_RAM_IDS = {
     ("N2", "us-central1", "core"): ("BB77-5FDA-69D9", "UNATTR"), ("N2", "us-central1", "ram"): ("5B01-D157-A097", "UNATTR"),
     ("E2", "us-central1", "core"): ("CF4E-A0C7-E3BF", "OC"), ("E2", "us-central1", "ram"): ("F449-33EC-A5EF", "OC"),
 }
-CORE_RAM_PREFIX = {"N1": "N1 Predefined Instance", "N2": "N2 Instance", "E2": "E2 Instance"}
 CORE_RAM_GROUP = {"N1": ("N1Standard", "N1Standard"), "N2": ("CPU", "RAM"), "E2": ("CPU", "RAM")}
 
 
-def _core_ram(family: str, region: str, prefix: str, core: Decimal, ram: Decimal, *, spot: bool, source: str,
+def _core_ram(family: str, region: str, core: Decimal, ram: Decimal, *, spot: bool, source: str,
               derivation: str, ids: tuple[str | None, str | None] = (None, None),
               location: str | None = None, groups: tuple[str, str] = ("CPU", "RAM")) -> None:
     where = location or LOCATION[region]
+    prefix = SKU_FAMILIES[family].core_ram_prefix
     spot_prefix = "Spot Preemptible " if spot else ""
     _add(ids[0], f"{spot_prefix}{prefix} Core running in {where}", region=region, group=groups[0],
          usage_unit="h", price=core, source=source, derivation=derivation, spot=spot)
@@ -140,10 +138,10 @@ for _family, _regions in CORE_RAM.items():
     for _region, (_odc, _odr, _spc, _spr) in _regions.items():
         _ids = tuple(CORE_RAM_IDS.get((_family, _region, part), (None, None))[0] for part in ("core", "ram"))
         _id_note = " SKU ids per [UNATTR]/[OC]/[NISE]." if any(_ids) else ""
-        _core_ram(_family, _region, CORE_RAM_PREFIX[_family], Decimal(_odc), Decimal(_odr), spot=False, source="CN",
+        _core_ram(_family, _region, Decimal(_odc), Decimal(_odr), spot=False, source="CN",
                   derivation=f"prices.md s2: {_family} {_region} on-demand vCPU/GiB rates, solved from [CN] "
                              f"standard/highmem machine pairs.{_id_note}", ids=_ids, groups=CORE_RAM_GROUP[_family])
-        _core_ram(_family, _region, CORE_RAM_PREFIX[_family], Decimal(_spc), Decimal(_spr), spot=True, source="CN",
+        _core_ram(_family, _region, Decimal(_spc), Decimal(_spr), spot=True, source="CN",
                   derivation=f"prices.md s2: {_family} {_region} spot vCPU/GiB rates from [CN] hour_spot.",
                   groups=CORE_RAM_GROUP[_family])
 
@@ -183,7 +181,7 @@ for _region, (_od_block, _spot_block) in G2_BLOCKS.items():
             _source = "CN"
             if _region == "us-east5" and _spot:
                 _how += " [CN] value looks anomalous (10% of on-demand): UNVERIFIED."
-        _core_ram("G2", _region, "G2 Instance", _core, _ram, spot=_spot, source=_source, derivation=_how,
+        _core_ram("G2", _region, _core, _ram, spot=_spot, source=_source, derivation=_how,
                   ids=G2_IDS.get((_region, _spot), (None, None)), location=G2_LOCATION.get(_region))
 
 # A2 host (prices.md s2, s10): on-demand = N1 rates ([OC] SKUs in us-central1); us-east5 equals us-central1
@@ -194,11 +192,11 @@ A2_OD = {"us-central1": ("0.031611", "0.004237"), "us-east5": ("0.031611", "0.00
 A2_SPOT_USC1 = (Decimal("0.01264"), Decimal("0.001695"))
 for _region, (_c, _r) in A2_OD.items():
     _ids = ("2922-40C5-B19F", "2390-DCAF-DA38") if _region == "us-central1" else (None, None)
-    _core_ram("A2", _region, "A2 Instance", Decimal(_c), Decimal(_r), spot=False,
+    _core_ram("A2", _region, Decimal(_c), Decimal(_r), spot=False,
               source="OC+CN" if _region == "us-central1" else "CN",
               derivation=f"prices.md s2/s3: A2 host {_region} on-demand; reproduces [CN] a2-highgpu-1g with the A100 rate.",
               ids=_ids)
-_core_ram("A2", "us-central1", "A2 Instance", *A2_SPOT_USC1, spot=True, source="G-SPOT+CN",
+_core_ram("A2", "us-central1", *A2_SPOT_USC1, spot=True, source="G-SPOT+CN",
           derivation="prices.md s2: [G-SPOT] A2 spot vCPU 0.01264 / GiB 0.001695; with the A100 spot rate below "
                      "it reproduces [CN] a2-highgpu-8g spot 15.42416 (us-central1).")
 
@@ -220,14 +218,14 @@ def a3_split(host: Decimal, vcpus: int = 208, gib: int = 1872) -> tuple[Decimal,
 for _region, (_od, _sp) in A3_HOSTS.items():
     for _spot, _host in ((False, Decimal(_od)), (True, Decimal(_sp))):
         _c, _r = a3_split(_host)
-        _core_ram("A3 High", _region, "A3 Instance", _c, _r, spot=_spot, source="SP+G-SPOT",
+        _core_ram("A3 High", _region, _c, _r, spot=_spot, source="SP+G-SPOT",
                   derivation=f"prices.md s2: [SP] a3-highgpu-8g {'spot ' if _spot else ''}host {_host} $/h for 208 vCPU + "
                              "1872 GiB, split in [G-SPOT]'s A3-HIGH ratio (assumption; A3 High totals exact).")
 
 # A3 Ultra host, us-central1 only (prices.md s2; [SP] UNVERIFIED date): 224 vCPU + 2952 GiB, same split rule.
 for _spot, _host in ((False, Decimal("12.26600")), (True, Decimal("3.74713"))):
     _c, _r = a3_split(_host, 224, 2952)
-    _core_ram("A3 Ultra", "us-central1", "A3 Ultra Instance", _c, _r, spot=_spot, source="SP+G-SPOT",
+    _core_ram("A3 Ultra", "us-central1", _c, _r, spot=_spot, source="SP+G-SPOT",
               derivation=f"prices.md s2: [SP] a3-ultragpu-8g {'spot ' if _spot else ''}host {_host} $/h (UNVERIFIED "
                          "recency), split in [G-SPOT]'s A3-HIGH ratio (assumption).")
 
@@ -442,9 +440,9 @@ def main() -> None:
     from aipipe_ops.atomic import write_text_atomic
 
     book_text, sources_text = render()
-    write_text_atomic(PRICE_BOOK_FILE, book_text)
-    write_text_atomic(SOURCES_FILE, sources_text)
-    print(f"wrote {PRICE_BOOK_FILE} ({len(FACTS)} SKUs) and {SOURCES_FILE}")
+    write_text_atomic(SHIPPED_PRICE_BOOK, book_text)
+    write_text_atomic(SHIPPED_SOURCES, sources_text)
+    print(f"wrote {SHIPPED_PRICE_BOOK} ({len(FACTS)} SKUs) and {SHIPPED_SOURCES}")
 
 
 if __name__ == "__main__":

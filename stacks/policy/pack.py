@@ -16,6 +16,7 @@ policy decides what an unknown means instead of being skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -77,8 +78,11 @@ def stack_of(urn: str) -> str:
     return urn_parts(urn)[0]
 
 
+@functools.lru_cache
 def stack_config(project_dir: Path | None, stack: str) -> dict:
-    """The `config:` mapping of Pulumi.<stack>.yaml in the project folder ({} when there is none)."""
+    """The `config:` mapping of Pulumi.<stack>.yaml in the project folder ({} when there is none).
+
+    Read once per folder and stack (every policy asks for every resource); callers only read the result."""
     if project_dir is None:
         return {}
     for suffix in ("yaml", "yml"):

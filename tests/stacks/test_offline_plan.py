@@ -9,7 +9,7 @@ from stack_helpers import BASE_CONFIG, PROJECT_DIR
 
 from aipipe_ops.errors import ConfigError, InputError
 from aipipe_ops.pricing.plans import PlannedResource, evaluate_stack, run_stack
-from aipipe_ops.pricing.plans.offline import _plain
+from aipipe_ops.pricing.plans.common import normalise
 from aipipe_ops.pricing.plans.resource import STACK_TYPE, make_urn, qualified_type
 
 
@@ -112,7 +112,8 @@ def test_program_config_errors_come_out_as_config_errors():
 
 def test_secrets_are_blinded_and_wire_doubles_become_ints():
     secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "hunter2"}
-    assert _plain({"a": secret, "b": [1.0, 0.5], "c": {"d": 2.0}}) == {"a": "[secret]", "b": [1, 0.5], "c": {"d": 2}}
+    assert (normalise({"a": secret, "b": [1.0, 0.5], "c": {"d": 2.0}}, keep_internal=True)
+            == {"a": "[secret]", "b": [1, 0.5], "c": {"d": 2}})
 
 
 def test_urns_of_nested_resources_carry_every_ancestor_type_but_not_the_stack():

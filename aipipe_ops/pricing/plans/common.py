@@ -10,8 +10,6 @@ normalisation, so all three plan readers return the same PlannedResource list fo
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from aipipe_ops.errors import InputError
@@ -33,13 +31,17 @@ def is_default_provider(resource_type: str, name: str) -> bool:
     return resource_type.startswith("pulumi:providers:") and name.startswith("default")
 
 
-def normalise(value: Any) -> Any:
+def normalise(value: Any, *, keep_internal: bool = False) -> Any:
+    """Inputs as preview JSON shows them: secrets blinded, whole-number floats (the wire has only doubles)
+    as ints, and keys starting with "__" dropped unless `keep_internal` (the offline run keeps what the
+    program registered)."""
     if isinstance(value, dict):
         if SECRET_SIG in value:
             return SECRET
-        return {k: normalise(v) for k, v in value.items() if not k.startswith("__")}
+        return {k: normalise(v, keep_internal=keep_internal) for k, v in value.items()
+                if keep_internal or not k.startswith("__")}
     if isinstance(value, list):
-        return [normalise(v) for v in value]
+        return [normalise(v, keep_internal=keep_internal) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -80,11 +82,3 @@ def stack_and_project(resources: list[PlannedResource]) -> tuple[str | None, str
         stack, project, _, _ = urn_parts(resource.urn)
         return stack, project
     return None, None
-
-
-def read_json_document(path: Path, what: str) -> Any:
-    """The parsed JSON of a plan file; an unreadable or malformed file is an InputError naming it."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read {what} ({exc})") from exc

@@ -25,11 +25,9 @@ from typing import Any, Mapping
 import yaml
 
 from aipipe_ops.errors import ConfigError, InputError
+from aipipe_ops.pricing.plans.common import SECRET, normalise
 from aipipe_ops.pricing.plans.mock_cloud import PlausibleCloud
 from aipipe_ops.pricing.plans.resource import STACK_TYPE, PlannedResource, make_urn
-
-SECRET = "[secret]"  # how `pulumi preview --json` shows a secret value
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's wire marker for a secret value
 
 
 @dataclass(frozen=True)
@@ -184,20 +182,6 @@ def _prepare_imports(project_dir: Path, program: Path) -> None:
 # The run -------------------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """Inputs as preview JSON shows them: secrets blinded, whole-number floats (the wire has only
-    doubles) as ints."""
-    if isinstance(value, dict):
-        if _SECRET_SIG in value:
-            return SECRET
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def _tree_order(resources: list[PlannedResource]) -> list[PlannedResource]:
     """Parents before children, siblings by (type, name): a stable order for a run's resources."""
     children: dict[str | None, list[PlannedResource]] = {}
@@ -235,7 +219,7 @@ def _run(program: Path, project: str, stack: str, values: dict[str, str], secret
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             is_stack = request.type == STACK_TYPE
-            inputs = {} if is_stack else _plain(rpc.deserialize_properties(request.object))
+            inputs = {} if is_stack else normalise(rpc.deserialize_properties(request.object), keep_internal=True)
             self.registered.append(PlannedResource(
                 urn=response.urn, type=request.type, name=request.name, inputs=inputs,
                 parent=request.parent or None, custom=bool(request.custom) and not is_stack))
@@ -248,7 +232,7 @@ def _run(program: Path, project: str, stack: str, values: dict[str, str], secret
 
         def RegisterResourceOutputs(self, request):
             if request.urn == make_urn(stack, project, None, STACK_TYPE, f"{project}-{stack}"):
-                self.outputs = _plain(rpc.deserialize_properties(request.outputs))
+                self.outputs = normalise(rpc.deserialize_properties(request.outputs), keep_internal=True)
             return super().RegisterResourceOutputs(request)
 
     warnings: list[str] = []

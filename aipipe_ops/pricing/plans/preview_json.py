@@ -12,10 +12,8 @@ Not supported: the streaming form (PULUMI_ENABLE_STREAMING_JSON_PREVIEW, one eng
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aipipe_ops.errors import InputError
-from aipipe_ops.pricing.plans.common import planned, read_json_document
+from aipipe_ops.pricing.plans.common import planned
 from aipipe_ops.pricing.plans.resource import PlannedResource
 
 LEAVES_NOTHING = {"delete", "delete-replaced", "discard", "discard-replaced", "read", "read-replacement",
@@ -42,7 +40,3 @@ def read_preview(document: dict, where: str = "preview JSON") -> list[PlannedRes
         if resource is not None and resource.urn not in resources:
             resources[resource.urn] = resource
     return list(resources.values())
-
-
-def read_preview_file(path: Path) -> list[PlannedResource]:
-    return read_preview(read_json_document(path, "preview JSON"), str(path))

@@ -8,10 +8,8 @@ Secrets, as ciphertext or with --show-secrets as plaintext, read as "[secret]".
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aipipe_ops.errors import InputError
-from aipipe_ops.pricing.plans.common import planned, read_json_document
+from aipipe_ops.pricing.plans.common import planned
 from aipipe_ops.pricing.plans.resource import PlannedResource
 
 SUPPORTED_VERSIONS = (3,)
@@ -41,7 +39,3 @@ def read_stack_export(document: dict, where: str = "stack export") -> list[Plann
         if resource is not None:
             resources.append(resource)
     return resources
-
-
-def read_stack_export_file(path: Path) -> list[PlannedResource]:
-    return read_stack_export(read_json_document(path, "stack export JSON"), str(path))

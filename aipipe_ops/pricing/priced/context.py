@@ -66,7 +66,7 @@ class PricingContext:
         if purchase is not None:
             alternative = self.book.find(selector, region, SPOT if purchase == ON_DEMAND else ON_DEMAND)
         if price is None:
-            where = "global" if selector.resource_kind == "cluster_fee" else region
+            where = "global" if selector.global_sku else region
             return CostLine(**base, alternative=alternative,
                             unpriced_reason=f"no {wanted} price for {selector.label} in {where} in the price book "
                                             f"({self.book.label})")

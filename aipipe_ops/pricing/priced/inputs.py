@@ -12,6 +12,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from aipipe_ops.pricing.plans.common import SECRET, SECRET_SIG
+
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # Pulumi's UnknownStringValue
 # The engine's sentinels for unknown booleans, numbers, arrays, assets, archives and objects (pulumi-policy
 # passes them through as they are).
@@ -20,8 +22,6 @@ UNKNOWN_SENTINELS = frozenset({
     "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "030794c1-ac77-496b-92df-f27374a8bd58",
     "e48ece36-62e2-4504-bad9-02848725956a", "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
 })
-SECRET = "[secret]"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 class Unknown(Exception):

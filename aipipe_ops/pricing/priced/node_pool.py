@@ -71,6 +71,7 @@ def read_node_pool(resource: PlannedResource, ctx: PricingContext) -> NodePoolSp
     location = get(inputs, "location") or (get(cluster.inputs, "location") if cluster else None)
     node_locations = get(inputs, "nodeLocations") or []
     cluster_locations = (get(cluster.inputs, "nodeLocations") or []) if cluster is not None else []
+    zones_assumed = False
     if node_locations:
         zones = len(node_locations)
     elif location and is_zone(location):
@@ -79,7 +80,7 @@ def read_node_pool(resource: PlannedResource, ctx: PricingContext) -> NodePoolSp
         zones = len(cluster_locations)
     else:
         zones = REGIONAL_DEFAULT_ZONES
-    zones_assumed = not node_locations and not cluster_locations and not (location and is_zone(location))
+        zones_assumed = True
     region = region_of(location) if location else (region_of(node_locations[0]) if node_locations else None)
 
     node_config = get(inputs, "nodeConfig") or {}
