@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+from bench._proc import PROJECT_DIR
 FULL = ["--runs", "9000", "--days", "365", "--tenants", "200", "--seed", "5"]
 SMALL = ["--runs", "800", "--days", "30", "--tenants", "200", "--seed", "5"]
 PANDAS_ROWS = 2_000_000

@@ -12,34 +12,25 @@ the time goes (program run vs price book vs pricing). Read ratios: the machines 
 from __future__ import annotations
 
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+from bench._proc import PROJECT_DIR, children_peak_rss_mib, run_timed
+
 TARGET_SECONDS = 5.0
 RUNS = 3
 
 
 def _timed(argv: list[str], workspace: Path | None = None) -> float:
     """Seconds for one run; `workspace` None: a new empty workspace folder (nothing cached)."""
-    folder = None
     if workspace is None:
-        folder = tempfile.TemporaryDirectory(prefix="bench-estimate-")
-        workspace = Path(folder.name) / "workspace.duckdb"
-    env = {**os.environ, "AIPIPE_WORKSPACE": str(workspace), "AIPIPE_NO_PROGRESS": "1"}
-    started = time.perf_counter()
-    completed = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, env=env)
-    if folder is not None:
-        folder.cleanup()
-    elapsed = time.perf_counter() - started
-    if completed.returncode not in (0, 1):  # 1: prod is over its budget only with --budget; not used here
-        raise RuntimeError(f"{' '.join(argv)} failed ({completed.returncode}): {completed.stderr.strip()}")
-    return elapsed
+        with tempfile.TemporaryDirectory(prefix="bench-estimate-") as folder:
+            return _timed(argv, Path(folder) / "workspace.duckdb")
+    # exit code 1: prod is over its budget, only with --budget; not used here
+    return run_timed(argv, env={"AIPIPE_WORKSPACE": str(workspace)}, accept=(0, 1))
 
 
 def _median(argv: list[str]) -> float:
@@ -99,8 +90,7 @@ def main() -> None:
           f"warm / `aipipe --help`: {warm / cli_help:.1f}x")
     print(f"  load average while measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on "
           f"{os.cpu_count()} CPUs")
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"  peak RSS of the largest child process: {children:.0f} MiB")
+    print(f"  peak RSS of the largest child process: {children_peak_rss_mib():.0f} MiB")
     timings = _breakdown()
     print(f"  in-process breakdown ({timings.pop('_resources')} planned resources, {timings.pop('_lines')} lines):")
     for step, seconds in timings.items():

@@ -16,8 +16,6 @@ Machines are shared: read the ratios, not the seconds.
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+from bench._proc import children_peak_rss_mib, run_timed
+
 SMALL = dict(runs=750, days=30, tenants=200, seed=5)
 FULL = dict(runs=9000, days=365, tenants=200, seed=5)
 
@@ -40,13 +39,7 @@ def end_to_end(size: dict, out: Path) -> tuple[float, float]:
     args = [sys.executable, "-m", "aipipe_ops", "sample", "--out", str(out), "--billing-format", "parquet"]
     for k, v in size.items():
         args += [f"--{k}", str(v)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    subprocess.run(args, check=True, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "AIPIPE_NO_PROGRESS": "1"})
-    wall = time.perf_counter() - started
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return wall, peak
+    return run_timed(args), children_peak_rss_mib()
 
 
 def billing_alone(size: dict, out: Path):

@@ -155,10 +155,8 @@ def _write_kfp_runs(store, rng, t, a, c, pipelines, previous, run_numbers, writt
         associations.append(pb.Association(context_id=pipelines[pipeline], execution_id=root_id))
         previous[pipeline] = per_run[n]
     store.put_events(events)
-    for start in range(0, len(associations), 2000):
+    for start in range(0, max(len(associations), len(attributions)), 2000):
         store.put_attributions_and_associations(attributions[start:start + 2000], associations[start:start + 2000])
-    for start in range(len(associations), len(attributions), 2000):
-        store.put_attributions_and_associations(attributions[start:start + 2000], [])
     written["executions"] += len(root_ids) + len(task_ids)
     written["artifacts"] += len(artifact_ids)
     written["events"] += len(events)

@@ -29,7 +29,6 @@ FORMATS = BILLING_FORMATS
 class ExportStats:
     rows: int = 0
     files: list[str] = field(default_factory=list)
-    row_groups: int = 0
 
 
 class _PartWriter:
@@ -81,12 +80,10 @@ def write_billing_export(directory: Path, pricer: BillingPricer, pods: PodTable,
         batch = pricer.price_chunk(usage, c0, c0 + DAY, day)
         writer.write(batch, pricer)
         stats.rows += len(batch)
-        stats.row_groups += 1
         if on_day is not None:
             on_day(day, len(batch))
     closing = pricer.closing_rows()
     writer.write(closing, pricer)
     writer.close()
     stats.rows += len(closing)
-    stats.row_groups += 1
     return stats

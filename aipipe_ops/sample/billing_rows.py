@@ -30,6 +30,15 @@ SKU_INDEX = {s.key: i for i, s in enumerate(SKU_LIST)}
 SKU_PRICE = np.array([s.price_nanos for s in SKU_LIST], dtype=np.int64)
 SKU_DEN = np.array([s.divisor * 1000 for s in SKU_LIST], dtype=np.int64)
 
+
+def sku_cost_micros(usage, sku):
+    """Exact cost in USD micro-units, rounded half up: usage (internal units, int or int64 array) x the price of
+    `sku` (a SKU_INDEX index, or an int64 array of them).
+
+    Integer arithmetic only: numerator = usage * price_nanos (fits int64 for one row), denominator =
+    divisor * 1000 (nanos -> micros)."""
+    return (usage * SKU_PRICE[sku] + SKU_DEN[sku] // 2) // SKU_DEN[sku]
+
 CREDIT_SUD, CREDIT_CUD_CPU, CREDIT_CUD_RAM, CREDIT_CUD_GPU, CREDIT_FREE_TIER = range(5)
 CREDIT_KINDS = (  # (name, full_name, id, type): ids that are type descriptions have no full_name
     ("Sustained Usage Discount", None, "Sustained Usage Discount", "SUSTAINED_USAGE_DISCOUNT"),
@@ -325,7 +334,7 @@ class BillingPricer:
             [u.owner_kind == OWNER_RUN, u.owner_kind == OWNER_IDLE, u.owner_kind == OWNER_OVERHEAD,
              (u.owner_kind == OWNER_DAEMONSET) | (u.owner_kind == OWNER_DEPLOYMENT), u.owner_kind == OWNER_TENANT],
             [B["direct"], B["idle"], B["overhead"], B["shared_namespaces"], B["other_workloads"]], B["unattributed"])
-        cost = (u.usage * SKU_PRICE[sku] + SKU_DEN[sku] // 2) // SKU_DEN[sku]
+        cost = sku_cost_micros(u.usage, sku)
         host_rows = np.isin(u.resource, [RES_CPU, RES_RAM, RES_GPU, RES_TPU])
         batch = _batch(
             len(u), start=u.hour, end=u.hour + 3600, sku=sku, labelset=labelset, resource=self.vm_resource[u.vm],
@@ -409,13 +418,13 @@ class BillingPricer:
         out = []
         fee_labels = self.tables.labelset([("goog-k8s-cluster-name", C.CLUSTER)])
         sku = SKU_INDEX["regional_cluster"]
-        cost = (3600 * SKU_PRICE[sku] + SKU_DEN[sku] // 2) // SKU_DEN[sku]
+        cost = sku_cost_micros(3600, sku)
         out.append(_batch(n, start=hours, end=hours + 3600, sku=sku, labelset=fee_labels,
                           resource=self.prod_cluster_resource, location=self.region_location, usage=3600,
                           cost=cost, bucket=B["cluster_fee"], export_us=0, invoice=0))
         dev_labels = self.tables.labelset([("goog-k8s-cluster-name", C.DEV_CLUSTER)])
         sku = SKU_INDEX["zonal_cluster"]
-        cost = (3600 * SKU_PRICE[sku] + SKU_DEN[sku] // 2) // SKU_DEN[sku]
+        cost = sku_cost_micros(3600, sku)
         credits = np.zeros(n, dtype=np.int64)
         for i, h in enumerate(hours):  # the free tier covers up to $74.40 of zonal cluster fees per month
             month = pacific_month(int(h))
@@ -433,7 +442,7 @@ class BillingPricer:
                          ("cud_a100", C.COMMITMENT["cud_a100"])):
             sku = SKU_INDEX[key]
             usage = qty * 3600
-            cost = (usage * SKU_PRICE[sku] + SKU_DEN[sku] // 2) // SKU_DEN[sku]
+            cost = sku_cost_micros(usage, sku)
             out.append(_batch(n, start=hours, end=hours + 3600, sku=sku, labelset=no_labels,
                               location=self.region_location, usage=usage, cost=cost, bucket=B["unattributed"],
                               subscription=self.commitment_subscription, export_us=0, invoice=0))

@@ -79,10 +79,14 @@ def run_counts(total: int) -> dict[str, int]:
     return {name: counts[name] + floors[name] for name in counts}
 
 
+def check_days(days: int) -> None:
+    if days < 1:
+        raise ConfigError(f"--days must be at least 1; got {days}")
+
+
 class FleetBuilder:
     def __init__(self, runs: int, days: int, seed: int, start: int):
-        if days < 1:
-            raise ConfigError(f"--days must be at least 1; got {days}")
+        check_days(days)
         self.total_runs = runs
         self.days = days
         self.seed = seed
@@ -208,6 +212,8 @@ def run_state(steps: list[StepPlan]) -> str:
 
 
 class _RunBuilder:
+    RUN_LABELS: tuple[tuple[str, str], ...] = ()  # pod labels of the run beyond the KFP run id and Argo workflow
+
     def __init__(self, fleet: FleetBuilder, spec: P.PipelineSpec, item: _Pending):
         self.f = fleet
         self.rng = fleet.rng
@@ -234,9 +240,40 @@ class _RunBuilder:
     def ready_time(self, deps, default: int) -> int:
         return max([self.ends[d] for d in deps if d in self.ends] + [default]) + self.rng.randrange(2, 12)
 
+    def _producer_inputs(self, s: P.StepSpec) -> list[tuple[str, str]]:
+        """The step's inputs from the outputs (new or reused) of steps already built in this run."""
+        inputs = []
+        for key, producer, out_key in s.inputs:
+            prod = self.steps.get(producer)  # absent: e.g. a hotfix Pusher has no blessing input
+            for k, art in (prod.outputs + prod.reused_outputs) if prod else []:
+                if k == out_key:
+                    inputs.append((key, art))
+        return inputs
+
+    def _reuse(self, step: StepPlan, original: StepPlan) -> None:
+        """A cache hit: the step points at the execution it reuses and at that execution's outputs."""
+        step.cached_from = original.key
+        step.reused_outputs = list(original.outputs) + list(original.reused_outputs)
+
+    def _finish(self, t0: int) -> RunPlan:
+        steps = list(self.steps.values())
+        run = RunPlan(
+            key=self.run_key, pipeline=self.spec.name, orchestrator=self.spec.dialect, kfp_run_uuid=self.kfp_run_uuid,
+            workflow=self.workflow, namespace=self.spec.namespace, trigger=self.item.trigger,
+            scenario=self.item.scenario, created=t0, finished=max(self.ends.values()), steps=steps,
+            retry_of=self.item.retry_of.key if self.item.retry_of else None,
+            anomalies_found=self.item.scenario == "anomalies",
+            labels=(("pipeline/runid", self.kfp_run_uuid), ("workflows.argoproj.io/workflow", self.workflow),
+                    *self.RUN_LABELS),
+        )
+        run.state = run_state(steps)
+        return run
+
 
 class TfxRunBuilder(_RunBuilder):
     """TFX IR written by each component pod (KubeflowDagRunner on KFP v1): lineage.md §5.1 and §5.4."""
+
+    RUN_LABELS = (("pipelines.kubeflow.org/pipeline-sdk-type", "tfx"), ("add-pod-env", "true"))
 
     def build(self) -> RunPlan:
         f, spec, item, rng = self.f, self.spec, self.item, self.rng
@@ -261,7 +298,7 @@ class TfxRunBuilder(_RunBuilder):
                 break
             key = f"{self.run_key}/{name}"
             node_ctx = f.context(f"ctx:node:{spec.name}.{name}", "node", f"{spec.name}.{name}", start)
-            inputs = self._inputs(s, scenario)
+            inputs = self._producer_inputs(s)
             cache_key = _fingerprint(spec.name, name, *[a for _, a in inputs], str(self.span))
             original = self.original.get(name)
             cached = original is not None and name not in ("Trainer", "Evaluator", "Pusher")
@@ -281,13 +318,12 @@ class TfxRunBuilder(_RunBuilder):
                 key=key, run_key=self.run_key, exec_type=s.component, step=name, kind="component",
                 state="CACHED" if cached else state, created=start + rng.randrange(15, 30), updated=end - 1,
                 name=f._uuid(), node_pool=s.pool, contexts=[pipe_ctx, run_ctx, node_ctx, cache_ctx],
-                inputs=inputs, custom=self._exec_props(name, s, pod_name, scenario),
+                inputs=inputs, custom=self._exec_props(name, pod_name),
             )
             step.custom["__cache_key__"] = cache_key  # bookkeeping, stripped by the writer
             step.pods.append(self.pod(key, pod_name, s, start, end))
             if cached:
-                step.cached_from = original.key
-                step.reused_outputs = list(original.outputs) + list(original.reused_outputs)
+                self._reuse(step, original)
             elif state == "FAILED":
                 step.publish_custom["__execution_result__"] = json.dumps(
                     {"code": 137, "resultMessage": "Trainer container was OOMKilled (exit code 137)"})
@@ -297,18 +333,7 @@ class TfxRunBuilder(_RunBuilder):
             self.ends[name] = end
         return self._finish(t0)
 
-    def _inputs(self, s: P.StepSpec, scenario: str) -> list[tuple[str, str]]:
-        inputs = []
-        for key, producer, out_key in s.inputs:
-            if producer not in self.steps:
-                continue  # hotfix: the Pusher has no blessing input
-            prod = self.steps[producer]
-            for k, art in prod.outputs + prod.reused_outputs:
-                if k == out_key:
-                    inputs.append((key, art))
-        return inputs
-
-    def _exec_props(self, name: str, s: P.StepSpec, pod_name: str, scenario: str) -> dict:
+    def _exec_props(self, name: str, pod_name: str) -> dict:
         day = _day_stamp(self.item.start)
         props = {
             "CsvExampleGen": {
@@ -370,20 +395,6 @@ class TfxRunBuilder(_RunBuilder):
             outs.append((key, art_key))
         return outs
 
-    def _finish(self, t0: int) -> RunPlan:
-        steps = list(self.steps.values())
-        run = RunPlan(
-            key=self.run_key, pipeline=self.spec.name, orchestrator="tfx", kfp_run_uuid=self.kfp_run_uuid,
-            workflow=self.workflow, namespace=self.spec.namespace, trigger=self.item.trigger,
-            scenario=self.item.scenario, created=t0, finished=max(self.ends.values()), steps=steps,
-            retry_of=self.item.retry_of.key if self.item.retry_of else None,
-            anomalies_found=self.item.scenario == "anomalies",
-            labels=(("pipeline/runid", self.kfp_run_uuid), ("workflows.argoproj.io/workflow", self.workflow),
-                    ("pipelines.kubeflow.org/pipeline-sdk-type", "tfx"), ("add-pod-env", "true")),
-        )
-        run.state = run_state(steps)
-        return run
-
 
 def _day_stamp(t: int) -> str:
     return time.strftime("%Y%m%d", time.gmtime(t))
@@ -391,6 +402,8 @@ def _day_stamp(t: int) -> str:
 
 class KfpRunBuilder(_RunBuilder):
     """What the KFP v2 driver and launcher write (lineage.md §3), for KFP v2 and KubeflowV2DagRunner runs."""
+
+    RUN_LABELS = (("pipelines.kubeflow.org/v2_component", "true"),)
 
     PARAMS = {
         "llm-finetune": lambda r, t: {"base_model": "gemma-2-2b", "learning_rate": 0.0002, "epochs": 3,
@@ -499,8 +512,7 @@ class KfpRunBuilder(_RunBuilder):
             step.custom["cache_fingerprint"] = original.custom["cache_fingerprint"]
             step.custom["cached_execution_id"] = Ref("execution_id_str", original.key)
             step.state = step.initial_state = "CACHED"
-            step.cached_from = original.key
-            step.reused_outputs = list(original.outputs) + list(original.reused_outputs)
+            self._reuse(step, original)
             step.published = False  # the driver writes a cache hit in one call; no pod runs
             self.ends[s.name] = drv_end
             return
@@ -552,12 +564,7 @@ class KfpRunBuilder(_RunBuilder):
         }[task]
 
     def _inputs(self, s: P.StepSpec, start: int) -> list[tuple[str, str]]:
-        inputs = []
-        for key, producer, out_key in s.inputs:
-            prod = self.steps.get(producer)
-            for k, art in (prod.outputs + prod.reused_outputs) if prod else []:
-                if k == out_key:
-                    inputs.append((key, art))
+        inputs = self._producer_inputs(s)
         if self.spec.name == "nightly-scoring" and s.name == "score":
             # Cross-run lineage: the scoring component is handed the artifact id of taxi-tfx's latest pushed
             # model (as a custom resolver component would); the KFP v2 driver records an INPUT event to it.
@@ -608,19 +615,6 @@ class KfpRunBuilder(_RunBuilder):
         if type_name == "tfx.PushedModel":
             return {"pushed": 1.0, "pushed_destination": f"{SERVING_ROOT}/penguin/{t}", "pushed_version": str(t)}
         return {}
-
-    def _finish(self, t0: int) -> RunPlan:
-        steps = list(self.steps.values())
-        run = RunPlan(
-            key=self.run_key, pipeline=self.spec.name, orchestrator="kfp-v2", kfp_run_uuid=self.kfp_run_uuid,
-            workflow=self.workflow, namespace=self.spec.namespace, trigger=self.item.trigger,
-            scenario=self.item.scenario, created=t0, finished=max(self.ends.values()), steps=steps,
-            retry_of=self.item.retry_of.key if self.item.retry_of else None,
-            labels=(("pipeline/runid", self.kfp_run_uuid), ("workflows.argoproj.io/workflow", self.workflow),
-                    ("pipelines.kubeflow.org/v2_component", "true")),
-        )
-        run.state = run_state(steps)
-        return run
 
 
 def build_fleet(runs: int, days: int, seed: int, start: int) -> Fleet:

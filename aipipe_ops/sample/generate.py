@@ -28,7 +28,7 @@ from aipipe_ops.sample.billing_export import FORMATS, write_billing_export
 from aipipe_ops.sample.billing_rows import BillingPricer
 from aipipe_ops.sample.defaults import DEFAULT_START, DEFAULT_TENANTS
 from aipipe_ops.sample.fake_clock import child_environment, find_libfaketime, scratch_dir
-from aipipe_ops.sample.fleet import build_fleet
+from aipipe_ops.sample.fleet import build_fleet, check_days
 from aipipe_ops.sample.ground_truth import build_ground_truth, iso, write_ground_truth
 from aipipe_ops.sample.hourly_usage import PodTable, VmTable
 from aipipe_ops.sample.mlmd_ops import build_store_plan
@@ -121,8 +121,7 @@ def generate_fleet(out: str | Path, runs: int, days: int, seed: int, start: date
     out = Path(out)
     formats = parse_formats(billing_formats)
     t0 = _start_epoch(start)
-    if days < 1:
-        raise ConfigError(f"--days must be at least 1; got {days}")
+    check_days(days)  # also checked by build_fleet; here so that it is reported before --tenants and --out
     if tenants < 0:
         raise ConfigError(f"--tenants must be 0 or more; got {tenants}")
     output_dir.check_target(out, force)

@@ -8,9 +8,6 @@ as numbers), bool -> int_value 0/1, dict -> struct_value.
 
 from __future__ import annotations
 
-CONTEXT_TYPES = ("system.Pipeline", "system.PipelineRun")
-EXECUTION_TYPES = ("system.DAGExecution", "system.ContainerExecution")
-
 
 def artifact_type(type_name: str) -> tuple[dict[str, str], str | None]:
     """(declared properties, base type) of an artifact type: KFP declares none."""

@@ -28,10 +28,8 @@ UNSAFE_CLOCK_STEP = 5  # seconds: forward clock steps in 1..5 s make absl::Now()
 @dataclass
 class WriteOp:
     time: int
-    seq: int
     exec_key: str
     exec_type: str
-    dialect: str
     state: str
     name: str | None
     custom: dict
@@ -99,18 +97,18 @@ def build_store_plan(fleet: Fleet) -> StorePlan:
     ops: list[WriteOp] = []
     execution_types: dict[str, None] = {}
     artifact_types: dict[str, tuple] = {}
-    for t, seq, step, phase in calls:
+    for t, _, step, phase in calls:
         run = run_of[step.key]
         dialect = DIALECTS[run.orchestrator]
         execution_types.setdefault(step.exec_type)
         custom = {k: v for k, v in step.custom.items() if k not in BOOKKEEPING}
         if phase == "create":
-            op = WriteOp(t, seq, step.key, step.exec_type, run.orchestrator, step.initial_state, step.name, custom,
+            op = WriteOp(t, step.key, step.exec_type, step.initial_state, step.name, custom,
                          list(step.contexts), True, _paths(dialect, step.inputs))
             if not step.published:
                 op.reused_output_events = _paths(dialect, step.reused_outputs)
         else:
-            op = WriteOp(t, seq, step.key, step.exec_type, run.orchestrator, step.state, step.name,
+            op = WriteOp(t, step.key, step.exec_type, step.state, step.name,
                          {**custom, **step.publish_custom}, list(step.contexts), False)
             op.reused_output_events = _paths(dialect, step.reused_outputs)
             op.new_artifacts = _paths(dialect, step.outputs)

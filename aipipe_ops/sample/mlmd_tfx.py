@@ -7,8 +7,6 @@ types declare the standard artifacts' PROPERTIES and base types. Event paths are
 
 from __future__ import annotations
 
-CONTEXT_TYPES = ("pipeline", "pipeline_run", "node", "execution_cache")
-
 _SPAN_SPLITS = {"span": "INT", "split_names": "STRING"}
 ARTIFACT_TYPES: dict[str, tuple[dict[str, str], str | None]] = {
     "Examples": ({"span": "INT", "version": "INT", "split_names": "STRING"}, "DATASET"),

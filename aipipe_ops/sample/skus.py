@@ -138,11 +138,3 @@ SKUS: dict[str, Sku] = {
     ]
 }
 
-
-def cost_micros(usage, sku: Sku):
-    """Exact cost in USD micro-units, rounded half up: usage (internal units, int or int64 array) x price.
-
-    Integer arithmetic only: numerator = usage * price_nanos (fits int64 for one row), denominator =
-    divisor * 1000 (nanos -> micros)."""
-    den = sku.divisor * 1000
-    return (usage * sku.price_nanos + den // 2) // den

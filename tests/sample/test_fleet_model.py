@@ -8,12 +8,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aipipe_ops.sample.billing_rows import split_exact
+from aipipe_ops.sample.billing_rows import SKU_INDEX, sku_cost_micros, split_exact
 from aipipe_ops.sample.cluster import DAEMONSETS, DEPLOYMENTS, NODE_POOLS, daemonsets_for
 from aipipe_ops.sample.fleet import build_fleet, run_counts
 from aipipe_ops.sample.pipelines import MIN_RUNS, PIPELINES
 from aipipe_ops.sample.placement import place_pods
-from aipipe_ops.sample.skus import SKUS, cost_micros
+from aipipe_ops.sample.skus import SKUS
 from aipipe_ops.sample.tenants import tenant_pods, tenant_workloads
 
 START = 1790812800  # 2026-10-01T00:00:00Z
@@ -46,7 +46,7 @@ def test_cost_rounding_matches_decimal_arithmetic():
     for sku in SKUS.values():
         for usage in (1, 999, 3600 * 7910, 12345678):
             exact = Decimal(usage) * Decimal(sku.price_nanos) / Decimal(sku.divisor * 1000)
-            assert cost_micros(usage, sku) == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            assert sku_cost_micros(usage, SKU_INDEX[sku.key]) == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def test_placement_never_exceeds_allocatable_capacity():
