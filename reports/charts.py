@@ -31,11 +31,10 @@ class Series:
     color: str
 
 
-def colors_for(names: Sequence[str], fixed: dict[str, str] | None = None) -> dict[str, str]:
-    """Stable colours: fixed ones first (e.g. GPU is always vermillion), then the palette in order."""
-    fixed = fixed or {}
-    free = (c for c in itertools.cycle(PALETTE) if c not in fixed.values())
-    return {name: fixed.get(name) or next(free) for name in names}
+def colors_for(names: Sequence[str]) -> dict[str, str]:
+    """Stable colours: the palette in order (repeating after its last colour)."""
+    palette = itertools.cycle(PALETTE)
+    return {name: next(palette) for name in names}
 
 
 def _f(value) -> float:

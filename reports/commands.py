@@ -11,8 +11,7 @@ from aipipe_ops.errors import ConfigError
 
 from .document import ReportParameters
 from .registry import all_reports, get_report
-from .rendering import FORMATS, render
-from .writer import write_reports
+from .writer import FORMATS, write_reports
 
 DEFAULT_OUT = Path(".aipipe") / "reports"
 
@@ -50,6 +49,8 @@ def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, 
     Files are written atomically as OUT/<report>.<format>; an existing file that is not an aipipe report is never
     overwritten. Prints the path of every file written.
     """
+    from .rendering import render  # jinja2 loads only when a report is written, not at every CLI start
+
     fmts = _formats(formats)
     params = ReportParameters(since=since.date() if since else None, until=until.date() if until else None,
                               pipeline=pipeline)

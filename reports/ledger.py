@@ -17,6 +17,7 @@ from typing import Any
 from aipipe_ops.billing.attribution.attribute import IDLE_NAMESPACE, attribute
 from aipipe_ops.billing.attribution.policies import Policy
 from aipipe_ops.billing.attribution.split import split_sql
+from aipipe_ops.billing.dialects import DUCKDB
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.lineage.graph import upstream_executions_table
 from aipipe_ops.workspace import Workspace
@@ -36,12 +37,14 @@ RECONCILIATION_PARTS = (
     ("overhead", "Overhead: kept separate", "system reservations (kube:system-overhead) and the cluster fee"),
     ("unattributed", "Unattributed", "every other line: namespaces without runs, other services, tax"),
 )
+# Daily columns stay readable up to about three months; longer periods are shown by ISO week.
 MAX_DAILY_PERIODS = 92
 NANO = Decimal("0.000000001")
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    """The values as the items of an SQL IN (...) list."""
+    return ", ".join(DUCKDB.quote(v) for v in values)
 
 
 @dataclass
@@ -60,10 +63,6 @@ class Ledger:
         cursor = self.con.execute(sql, args or [])
         keys = [d[0] for d in cursor.description]
         return [dict(zip(keys, row)) for row in cursor.fetchall()]
-
-    def _columns(self, table: str) -> set[str]:
-        return {r[0] for r in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
 
     # -- the attribution --------------------------------------------------------------------------------------
     def _latest_attribution(self) -> dict[str, Any] | None:
@@ -196,8 +195,6 @@ class Ledger:
             JOIN steps s ON s.execution_id = u.execution_id AND u.hops = 1
             JOIN runs r ON r.run_id = s.run_id
             """)
-        has_name = "name" in self._columns("artifacts")
-        self._artifact_label = "coalesce(a.name, a.uri)" if has_name else "a.uri"
 
     # -- what the reports ask -----------------------------------------------------------------------------------
     def currencies(self) -> list[str]:
@@ -292,12 +289,13 @@ class Ledger:
             """,
             [currency, limit],
         )
+        pushing = self.pushing_pipelines()
         for row in rows:
             start, end = row["started_at"], row.pop("finished_at")
             row["duration_hours"] = (
                 (Decimal((end - start).total_seconds()) / 3600).quantize(Decimal("0.001")) if start and end else None)
-            row["reached_push"] = _reached_push(row.pop("useful"), row["state"], row.pop("in_lineage"))
-            row["reached_push"] = _reached_push_or_na(row, self.pushing_pipelines())
+            row["reached_push"] = _reached_push(row.pop("useful"), row["state"], row.pop("in_lineage"),
+                                                row["pipeline"] in pushing)
         return rows
 
     def step_totals(self, currency: str) -> list[dict[str, Any]]:
@@ -353,14 +351,14 @@ class Ledger:
     def pushed_models(self, currency: str) -> list[dict[str, Any]]:
         p = self.params
         rows = self._rows(
-            f"""
+            """
             WITH cost AS (
                 SELECT artifact_id, sum(cost) AS cost, count(DISTINCT run_id) AS contributing_runs
                 FROM model_costs WHERE currency = ? GROUP BY artifact_id),
             producer AS (
                 SELECT e.artifact_id, min(s.run_id) AS run_id FROM events e JOIN steps s USING (execution_id)
                 WHERE lower(e.direction) = 'output' GROUP BY e.artifact_id)
-            SELECT a.artifact_id, {self._artifact_label} AS uri, a.created_at AS pushed_at,
+            SELECT a.artifact_id, coalesce(a.name, a.uri) AS uri, a.created_at AS pushed_at,
                    coalesce(r.pipeline, '(unknown)') AS pipeline, producer.run_id,
                    cost.contributing_runs, cost.cost
             FROM cost JOIN artifacts a USING (artifact_id)
@@ -490,16 +488,14 @@ class Ledger:
         return {r["bucket"]: r["cost"] for r in self._rows(
             "SELECT bucket, sum(cost) AS cost FROM report_lines WHERE currency = ? GROUP BY bucket", [currency])}
 
-    def reconciliation(self, currency: str) -> dict[str, Any]:
+    def reconciliation(self, currency: str, buckets: dict[str, Decimal] | None = None) -> dict[str, Any]:
         """attributed + idle + overhead + unattributed against the export's own net total, per currency.
 
-        The buckets are the attribution's lines; the export total is what the export itself says for the window
-        (billing_export_totals, Google's invoice sum), so a lost or doubled cent shows as a difference.
+        The buckets are the attribution's lines (`buckets`: bucket_totals(currency) when the caller already has
+        them); the export total is what the export itself says for the window (billing_export_totals, Google's
+        invoice sum), so a lost or doubled cent shows as a difference.
         """
-        cached = getattr(self, "_recon", {})
-        if currency in cached:
-            return cached[currency]
-        buckets = self.bucket_totals(currency)
+        buckets = dict(self.bucket_totals(currency) if buckets is None else buckets)   # popped below
         p = self.params
         export_total = self.con.execute(
             """
@@ -517,24 +513,20 @@ class Ledger:
         rows.append({"component": "Billing export total", "cost": export_total,
                      "detail": "the export's net total (cost + credits) over the same usage days"})
         rows.append({"component": "Difference", "cost": difference, "detail": "must be zero"})
-        result = {"export_total": export_total, "rows": rows, "balanced": difference == 0, "difference": difference}
-        cached[currency] = result
-        self._recon = cached
-        return result
+        return {"export_total": export_total, "rows": rows, "balanced": difference == 0, "difference": difference}
 
 
-def _reached_push(useful: bool | None, state: str | None, in_lineage: bool) -> str:
+def _reached_push(useful: bool | None, state: str | None, in_lineage: bool, pipeline_pushes: bool) -> str:
     if not in_lineage:
         return "unknown (no lineage)"
     if (state or "") in ACTIVE_STATES:
         return "still running"
-    return "yes" if useful else "no"
-
-
-def _reached_push_or_na(row: dict[str, Any], pushing: set[str]) -> str:
-    if row["reached_push"] == "no" and row["pipeline"] not in pushing and row["state"] not in FAILED_STATES:
+    if useful:
+        return "yes"
+    # A pipeline none of whose runs ever pushed a model is not judged by pushes; its failed runs still are.
+    if not pipeline_pushes and (state or "") not in FAILED_STATES:
         return "n/a (pushes no models)"
-    return row["reached_push"]
+    return "no"
 
 
 def open_ledger(workspace: Workspace, params: ReportParameters) -> Ledger:

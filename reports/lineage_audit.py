@@ -34,8 +34,9 @@ def build(workspace: Workspace, params: ReportParameters, *, now: dt.datetime,
           findings: Iterable[Any] | None = None) -> ReportDocument:
     ledger = open_ledger(workspace, params)
     con = workspace.con
+    as_of = snapshot_time(con)
     if findings is None:
-        findings = run_audit(AuditContext(con=con, as_of=snapshot_time(con)))
+        findings = run_audit(AuditContext(con=con, as_of=as_of))
     runs_in_scope = _runs_in_scope(con, params)
     rows = []
     for finding in findings:
@@ -81,7 +82,7 @@ def build(workspace: Workspace, params: ReportParameters, *, now: dt.datetime,
     doc.extras["charts"] = _charts(doc)
     doc.extras["headline"] = _headline(doc)
     doc.extras["severity_meaning"] = SEVERITY_MEANING
-    doc.extras["as_of"] = snapshot_time(con)
+    doc.extras["as_of"] = as_of
     return doc
 
 

@@ -26,7 +26,7 @@ from .document import (
     Table,
     share,
 )
-from .ledger import Ledger, open_ledger
+from .ledger import NANO, Ledger, open_ledger
 from .registry import ReportSpec
 
 RESOURCE_LABELS = {
@@ -54,8 +54,6 @@ WASTE_COLORS = {
 }
 TOP_RUNS = 10
 TOP_STEPS = 15
-# Daily columns stay readable up to about three months; longer periods are shown by ISO week.
-MAX_DAILY_PERIODS = 92
 # Chart widths in CSS pixels: a full-width figure, and a chart beside its table (the page is 1184 px wide).
 WIDE, HALF = 1180, 580
 
@@ -96,20 +94,23 @@ def _build_block(block: CurrencyBlock, ledger: Ledger) -> None:
     waste = ledger.waste(c)
     models = ledger.pushed_models(c)
     distribution = ledger.run_distribution(c)
+    idle = ledger.idle_accelerators(c)
+    buckets = ledger.bucket_totals(c)
+    recon = ledger.reconciliation(c, buckets)
+    granularity = ledger.granularity()
     pipelines = _pipelines_table(runs, distribution, waste, models)
     block.add(pipelines)
-    block.add(_summary_table(ledger, c, pipelines, waste, models))
-    trend, granularity = _trend_table(ledger.trend(c, ledger.granularity()), ledger.granularity())
-    block.add(trend)
+    block.add(_summary_table(ledger, pipelines, waste, models, idle, recon))
+    block.add(_trend_table(ledger.trend(c, granularity), granularity))
     block.add(_distribution_table(distribution))
     block.add(_top_runs_table(ledger.top_runs(c, TOP_RUNS)))
     block.add(_steps_table(ledger.step_totals(c)))
     block.add(_resources_table(ledger.resource_totals(c, RESOURCE_LABELS)))
-    block.add(_buckets_table(runs, ledger.bucket_totals(c)))
+    block.add(_buckets_table(pipelines.rows, buckets))
     block.add(_models_table(models))
-    block.add(_waste_table(waste, runs))
-    block.add(_idle_table(ledger.idle_accelerators(c)))
-    block.add(_reconciliation_table(ledger.reconciliation(c)))
+    block.add(_waste_table(waste, pipelines.rows))
+    block.add(_idle_table(idle))
+    block.add(_reconciliation_table(recon))
     block.extras["pushing_pipelines"] = ledger.pushing_pipelines()
     block.extras["charts"] = _charts(block, granularity)
     block.extras["headline"] = _headline(block)
@@ -187,11 +188,11 @@ def _pipelines_table(runs, distribution, waste, models) -> Table:
     medians = {d["pipeline"]: d["median"] for d in distribution}
     rows = []
     for p in sorted(by_pipeline.values(), key=lambda r: (-r["cost"], r["pipeline"])):
-        p["cost_per_run"] = (p["cost"] / p["runs"]).quantize(Decimal("0.000000001"))
+        p["cost_per_run"] = (p["cost"] / p["runs"]).quantize(NANO)
         p["median_run"] = medians.get(p["pipeline"])
         p["pushed_models"] = model_count.get(p["pipeline"], 0)
         p["cost_per_pushed_model"] = (
-            (model_cost[p["pipeline"]] / model_count[p["pipeline"]]).quantize(Decimal("0.000000001"))
+            (model_cost[p["pipeline"]] / model_count[p["pipeline"]]).quantize(NANO)
             if model_count.get(p["pipeline"]) else None
         )
         p["waste"] = waste_by.get(p["pipeline"], Decimal(0))
@@ -212,12 +213,10 @@ def _pipelines_table(runs, distribution, waste, models) -> Table:
                   "against the 7 days before.")
 
 
-def _summary_table(ledger: Ledger, currency: str, pipelines: Table, waste, models) -> Table:
+def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon) -> Table:
     total = sum(pipelines.values("cost"), Decimal(0))
     waste_total = sum((r["cost"] for r in waste), Decimal(0))
     model_costs = [m["cost"] for m in models]
-    idle = ledger.idle_accelerators(currency)
-    recon = ledger.reconciliation(currency)
 
     def idle_of(kind: str) -> tuple[Decimal, Decimal | None]:
         mine = [r for r in idle if r["accelerator"] == kind]
@@ -237,7 +236,7 @@ def _summary_table(ledger: Ledger, currency: str, pipelines: Table, waste, model
         "export_total": recon["export_total"],
         "waste": waste_total, "waste_share": share(waste_total, total),
         "pushed_models": len(models),
-        "cost_per_pushed_model": (sum(model_costs, Decimal(0)) / len(model_costs)).quantize(Decimal("0.000000001"))
+        "cost_per_pushed_model": (sum(model_costs, Decimal(0)) / len(model_costs)).quantize(NANO)
         if model_costs else None,
         "idle_gpu_cost": idle_of("GPU")[0], "idle_gpu_hours": idle_of("GPU")[1],
         "idle_tpu_cost": idle_of("TPU")[0], "idle_tpu_hours": idle_of("TPU")[1],
@@ -262,12 +261,12 @@ def _summary_table(ledger: Ledger, currency: str, pipelines: Table, waste, model
     ], [row])
 
 
-def _trend_table(rows, granularity: str) -> tuple[Table, str]:
+def _trend_table(rows, granularity: str) -> Table:
     label = "Day" if granularity == "day" else "Week (Monday)"
     return Table("trend", f"Cost by usage {granularity}", [
         Column("period", label, "date"), Column("pipeline", "Pipeline"), count_col("runs", "Runs"),
         money_col("cost", "Cost"),
-    ], rows), granularity
+    ], rows)
 
 
 def _distribution_table(rows) -> Table:
@@ -301,18 +300,17 @@ def _resources_table(rows) -> Table:
     ], rows, note="“Whole export” is every line of the billing export in the period, idle and unattributed included.")
 
 
-def _buckets_table(runs, export_buckets: dict[str, Decimal]) -> Table:
-    """Per pipeline: its buckets; then the whole export, where idle and overhead kept separate show up too."""
-    totals: dict[str, dict[str, Decimal]] = {}
-    for run in runs:
-        t = totals.setdefault(run["pipeline"], {b: Decimal(0) for b in BUCKET_LABELS})
-        for bucket in BUCKET_LABELS:
-            t[bucket] += run[bucket]
+def _buckets_table(pipeline_rows, export_buckets: dict[str, Decimal]) -> Table:
+    """Per pipeline (the rows of the pipelines table): its buckets; then the whole export, where idle and overhead
+    kept separate show up too. Largest first by the buckets' sum, then by name."""
+    def buckets_sum(p) -> Decimal:
+        return sum((p[b] for b in BUCKET_LABELS), Decimal(0))
+
     rows = []
-    for pipeline, t in sorted(totals.items(), key=lambda kv: -sum(kv[1].values())):
-        whole = sum(t.values(), Decimal(0))
+    for p in sorted(pipeline_rows, key=lambda p: (-buckets_sum(p), p["pipeline"])):
         for bucket, label in BUCKET_LABELS.items():
-            rows.append({"pipeline": pipeline, "bucket": label, "cost": t[bucket], "share": share(t[bucket], whole)})
+            rows.append({"pipeline": p["pipeline"], "bucket": label, "cost": p[bucket],
+                         "share": share(p[bucket], buckets_sum(p))})
     labels = {**BUCKET_LABELS, **KEPT_SEPARATE}
     whole = sum(export_buckets.values(), Decimal(0))
     for bucket, label in labels.items():
@@ -333,10 +331,8 @@ def _models_table(rows) -> Table:
     ], rows, note="A model's cost is what the billing engine attributed to it along its lineage (model_costs).")
 
 
-def _waste_table(waste, runs) -> Table:
-    pipeline_cost: dict[str, Decimal] = {}
-    for run in runs:
-        pipeline_cost[run["pipeline"]] = pipeline_cost.get(run["pipeline"], Decimal(0)) + run["cost"]
+def _waste_table(waste, pipeline_rows) -> Table:
+    pipeline_cost = {p["pipeline"]: p["cost"] for p in pipeline_rows}
     rows = [
         {**row, "category": WASTE_LABELS[row["category"]], "share": share(row["cost"], pipeline_cost.get(row["pipeline"]))}
         for row in waste

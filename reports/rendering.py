@@ -16,13 +16,13 @@ from typing import Any
 import jinja2
 
 from aipipe_ops import __version__
+from aipipe_ops.output import _plain as _json_value   # Decimal as an exact string, dates ISO, lists and dicts deep
 
 from . import formatting
 from .document import ReportDocument, Table
 from .registry import ReportSpec
 from .writer import CSV_MARKER_COLUMN, JSON_MARKER_KEY, html_marker, markdown_marker
 
-FORMATS = ("html", "md", "csv", "json")
 TEMPLATE_DIR = Path(__file__).parent
 JSON_FORMAT_VERSION = 1
 
@@ -136,16 +136,6 @@ def render_csv(doc: ReportDocument, spec: ReportSpec) -> str:
                 [spec.name, table.id, table.currency or ""] + [formatting.exact(row.get(c)) for c in columns]
             )
     return buffer.getvalue()
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return formatting.exact(value)   # Decimal money as a string keeps every digit
 
 
 def _json_table(table: Table) -> dict[str, Any]:

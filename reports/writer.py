@@ -13,6 +13,7 @@ from pathlib import Path
 from aipipe_ops.atomic import atomic_open
 from aipipe_ops.errors import AipipeError
 
+FORMATS = ("html", "md", "csv", "json")   # file suffixes; rendering.py renders each (kept here: no jinja2 import)
 MARKER_NAME = "aipipe-report"
 CSV_MARKER_COLUMN = "aipipe_report"
 JSON_MARKER_KEY = "aipipe_report"
@@ -65,7 +66,8 @@ def write_reports(files: dict[Path, str]) -> list[Path]:
     mode = _default_file_mode()
     for path, text in files.items():
         with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
-            # A temporary file is private (0600); a report is meant to be read and forwarded like any file.
+            # Always the default mode, even over an earlier report (atomic_open would keep that file's mode): a
+            # report is meant to be read and forwarded like any file.
             os.fchmod(handle.fileno(), mode)
             handle.write(text)
     return paths
