@@ -19,6 +19,7 @@ from aipipe_ops.billing.attribution.policies import Policy
 from aipipe_ops.billing.attribution.split import split_sql
 from aipipe_ops.billing.dialects import DUCKDB
 from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.lineage.audit.sql import is_push
 from aipipe_ops.lineage.graph import upstream_executions_table
 from aipipe_ops.workspace import Workspace
 
@@ -158,11 +159,11 @@ class Ledger:
     def _prepare_lineage(self) -> None:
         """Which executions and runs fed a pushed model: the provenance of every pushed model (lineage graph)."""
         pushed = [r[0] for r in self.con.execute(
-            """
+            f"""
             SELECT artifact_id FROM artifacts
             WHERE kind = 'pushed_model'
               -- TFX records a PushedModel with pushed = 0 when the Pusher declined: that is no push
-              AND coalesce(TRY_CAST(json_extract_string(properties, '$.pushed') AS DOUBLE), 1) <> 0
+              AND {is_push('properties')}
             """).fetchall()]
         upstream_executions_table(self.con, "report_pushed_upstream", artifact_ids=pushed)
         # A cache hit is resolved to the execution that really produced its outputs; the hit itself (a step of
@@ -351,7 +352,7 @@ class Ledger:
     def pushed_models(self, currency: str) -> list[dict[str, Any]]:
         p = self.params
         rows = self._rows(
-            """
+            f"""
             WITH cost AS (
                 SELECT artifact_id, sum(cost) AS cost, count(DISTINCT run_id) AS contributing_runs
                 FROM model_costs WHERE currency = ? GROUP BY artifact_id),
@@ -364,7 +365,7 @@ class Ledger:
             FROM cost JOIN artifacts a USING (artifact_id)
             LEFT JOIN producer USING (artifact_id) LEFT JOIN runs r ON r.run_id = producer.run_id
             WHERE a.kind = 'pushed_model'
-              AND coalesce(TRY_CAST(json_extract_string(a.properties, '$.pushed') AS DOUBLE), 1) <> 0
+              AND {is_push('a.properties')}
               AND (CAST(? AS VARCHAR) IS NULL OR r.pipeline = ?)
             ORDER BY a.created_at DESC, a.artifact_id
             """,

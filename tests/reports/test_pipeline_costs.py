@@ -1,6 +1,7 @@
 """The pipeline cost report's numbers on the tiny fleet, against values worked out by hand (see conftest)."""
 
 import datetime as dt
+import json
 from decimal import Decimal as D
 
 from aipipe_ops.workspace import Workspace
@@ -233,3 +234,15 @@ def test_idle_tpu_hours_found_by_sku_description_when_the_book_lacks_the_id(tmp_
     assert (tpu["accelerator"], tpu["idle_cost"], tpu["idle_hours"]) == ("TPU", cost, D("3.000"))
     summary = _rows(doc, "USD", "summary")[0]
     assert summary["idle_tpu_hours"] == D("3.000") and summary["reconciled"] == "yes"
+
+
+def test_a_pusher_that_declined_is_no_push_however_it_says_so(tiny_workspace):
+    """`pushed` = 0, 0.0, "0" or false: the Pusher declined, as the audit rules read it (audit/sql.is_push)."""
+    baseline = {r["artifact_id"] for r in _rows(build_document(tiny_workspace, "pipeline_costs")[1], "USD", "models")}
+    assert 11 in baseline
+    for verdict in (0, 0.0, "0", False):
+        with Workspace.open(tiny_workspace) as ws:
+            ws.con.execute("UPDATE artifacts SET properties = ?::JSON WHERE artifact_id = 11",
+                           [json.dumps({"pushed": verdict})])
+        _, doc = build_document(tiny_workspace, "pipeline_costs")
+        assert {r["artifact_id"] for r in _rows(doc, "USD", "models")} == baseline - {11}, verdict

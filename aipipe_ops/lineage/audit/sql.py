@@ -16,6 +16,12 @@ def has(column: str, key: str) -> str:
     return f"(json_extract({column}, '$.\"{key}\"') IS NOT NULL)"
 
 
+def is_push(column: str) -> str:
+    """A PushedModel's properties say it was pushed: `pushed` is not 0 (TFX's Pusher writes 0, or false, when it
+    declined); absent reads as pushed, since KFP-native pushers write no verdict."""
+    return f"coalesce({number(column, 'pushed')}, 1) <> 0"
+
+
 # What counts as a push, for every rule that asks: an execution that output a PushedModel whose `pushed` is not 0
 # (absent reads as pushed: KFP-native pushers write no verdict). One row per pushing execution.
 PUSHES = f"""
@@ -23,6 +29,6 @@ PUSHES = f"""
            any_value(s.run_id) AS run_id, any_value(coalesce(s.step, s.component)) AS step
     FROM events e JOIN artifacts a USING (artifact_id) JOIN steps s USING (execution_id)
     WHERE e.direction = 'output' AND a.kind = 'pushed_model'
-      AND coalesce({number('a.properties', 'pushed')}, 1) <> 0
+      AND {is_push('a.properties')}
     GROUP BY e.execution_id
 """
