@@ -337,6 +337,8 @@ class Workspace:
         pending = [m for m in migrations if m.version > version]
         # One transaction for every step: a failure leaves the workspace exactly as it was.
         self.con.execute("BEGIN TRANSACTION")
+        from aipipe_ops.billing.dialects import DUCKDB  # values inlined, not bound (a bound one imports pandas)
+
         try:
             if version == 0:
                 self.con.execute(
@@ -345,10 +347,10 @@ class Workspace:
                 )
             for step in pending:
                 step.apply(self.con)
-                self.con.execute(
+                self.con.execute(DUCKDB.inline(
                     "INSERT INTO aipipe_schema (version, description, written_by) VALUES (?, ?, ?)",
                     [step.version, step.description, __version__],
-                )
+                ))
             self.con.execute("COMMIT")
         except BaseException as exc:
             self.con.execute("ROLLBACK")

@@ -61,7 +61,7 @@ class Ledger:
         return self.workspace.con
 
     def _rows(self, sql: str, args: list[Any] | None = None) -> list[dict[str, Any]]:
-        cursor = self.con.execute(sql, args or [])
+        cursor = self.con.execute(DUCKDB.inline(sql, args or []))
         keys = [d[0] for d in cursor.description]
         return [dict(zip(keys, row)) for row in cursor.fetchall()]
 
@@ -112,7 +112,7 @@ class Ledger:
             WHERE l.run_id IS NOT NULL
             """)
         if self.params.pipeline:
-            self.con.execute("DELETE FROM report_costs WHERE pipeline <> ?", [self.params.pipeline])
+            self.con.execute(DUCKDB.inline("DELETE FROM report_costs WHERE pipeline <> ?", [self.params.pipeline]))
         first, last = self.con.execute("SELECT min(usage_day), max(usage_day) FROM report_lines").fetchone()
         self.period = (self.params.since or first, self.params.until or last)
         self._prepare_lineage()
@@ -460,9 +460,9 @@ class Ledger:
     def _hourly_price(self, sku_id: str | None, description: str | None, currency: str) -> Decimal | None:
         if not sku_id:
             return None
-        found = self.con.execute(
+        found = self.con.execute(DUCKDB.inline(
             "SELECT any_value(unit_price) FROM prices WHERE sku_id = ? AND currency = ? AND unit_price > 0 "
-            "AND lower(unit) IN ('h', 'hour', 'hours')", [sku_id, currency]).fetchone()[0]
+            "AND lower(unit) IN ('h', 'hour', 'hours')", [sku_id, currency])).fetchone()[0]
         if found is not None:
             return Decimal(found)
         book = self._price_book()
@@ -498,12 +498,12 @@ class Ledger:
         """
         buckets = dict(self.bucket_totals(currency) if buckets is None else buckets)   # popped below
         p = self.params
-        export_total = self.con.execute(
+        export_total = self.con.execute(DUCKDB.inline(
             """
             SELECT coalesce(sum(net_cost), 0) FROM billing_export_totals
             WHERE currency = ? AND (CAST(? AS DATE) IS NULL OR usage_day >= ?)
               AND (CAST(? AS DATE) IS NULL OR usage_day <= ?)
-            """, [currency, p.since, p.since, p.until, p.until]).fetchone()[0]
+            """, [currency, p.since, p.since, p.until, p.until])).fetchone()[0]
         rows = [{"component": label, "cost": buckets.pop(bucket, Decimal(0)), "detail": detail}
                 for bucket, label, detail in RECONCILIATION_PARTS]
         rows += [{"component": f"Other bucket: {b}", "cost": v, "detail": "a bucket this report does not know"}

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable
 
+from aipipe_ops.billing.dialects import DUCKDB
 from aipipe_ops.lineage.audit.finding import AuditContext
 from aipipe_ops.lineage.audit.registry import run_audit, snapshot_time
 from aipipe_ops.workspace import Workspace
@@ -95,12 +96,12 @@ def _runs_in_scope(con, params: ReportParameters) -> set[str] | None:
         return None
     since = dt.datetime.combine(params.since, dt.time(), dt.timezone.utc) if params.since else None
     until = dt.datetime.combine(params.until + dt.timedelta(days=1), dt.time(), dt.timezone.utc) if params.until else None
-    rows = con.execute(
+    rows = con.execute(DUCKDB.inline(
         """
         SELECT run_id FROM runs
         WHERE (CAST(? AS TIMESTAMPTZ) IS NULL OR created_at >= ?) AND (CAST(? AS TIMESTAMPTZ) IS NULL OR created_at < ?)
           AND (CAST(? AS VARCHAR) IS NULL OR pipeline = ?)
-        """, [since, since, until, until, params.pipeline, params.pipeline]).fetchall()
+        """, [since, since, until, until, params.pipeline, params.pipeline])).fetchall()
     return {r[0] for r in rows}
 
 
@@ -116,9 +117,9 @@ def _in_scope(runs: list[str], scope: set[str] | None, params: ReportParameters)
 def _run_costs(con, run_ids: set[str]) -> dict[str, dict[str, Decimal]]:
     if not run_ids:
         return {}
-    rows = con.execute(
-        "SELECT run_id, currency, sum(cost) FROM report_costs WHERE run_id IN (SELECT unnest(?)) GROUP BY ALL",
-        [sorted(run_ids)]).fetchall()
+    rows = con.execute(DUCKDB.inline(
+        "SELECT run_id, currency, sum(cost) FROM report_costs WHERE run_id IN (SELECT unnest(CAST(? AS VARCHAR[]))) "
+        "GROUP BY ALL", [sorted(run_ids)])).fetchall()
     costs: dict[str, dict[str, Decimal]] = {}
     for run_id, currency, cost in rows:
         costs.setdefault(run_id, {})[currency] = cost

@@ -32,6 +32,8 @@ class DuckDBDialect:
     string_type = "VARCHAR"
 
     def quote(self, text: str) -> str:
+        if "\x00" in text:  # SQL text cannot hold NUL: the string is spelled as a concatenation around chr(0)
+            return "(" + " || chr(0) || ".join(self.quote(part) for part in text.split("\x00")) + ")"
         return "'" + text.replace("'", "''") + "'"
 
     def literal(self, value) -> str:
@@ -57,6 +59,24 @@ class DuckDBDialect:
         if isinstance(value, (list, tuple)):
             return "[" + ", ".join(self.literal(v) for v in value) + "]"
         raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+    def inline(self, sql: str, args) -> str:
+        """`sql` with each ? placeholder (outside quoted text) replaced by the literal of the next of `args`: a
+        parameterised statement run without binding (see literal)."""
+        out, values, quote = [], list(args), None
+        for ch in sql:
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "?":
+                if not values:
+                    raise ValueError(f"more ? placeholders than the {len(args)} value(s) given")
+                ch = self.literal(values.pop(0))
+            out.append(ch)
+        if values:
+            raise ValueError(f"{len(values)} value(s) left over: fewer ? placeholders than values")
+        return "".join(out)
 
     def col(self, path: str) -> str:
         return ".".join(f'"{p}"' for p in path.split("."))

@@ -34,6 +34,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 import duckdb
 
+from aipipe_ops.billing.dialects import DUCKDB
 from aipipe_ops.errors import InputError, WorkspaceError
 
 # MLMD's own cap for get_lineage_subgraph; far beyond any real pipeline's depth, and it bounds a cyclic store.
@@ -115,32 +116,41 @@ def ensure_index(con: duckdb.DuckDBPyConnection) -> None:
                                  "to rebuild it") from exc
 
 
+_lit = DUCKDB.literal  # values are inlined, never bound: a bound parameter makes DuckDB's client import pandas
+
+
+def _id_set(ids: Iterable[int]) -> str:
+    """A set of ids as a subquery for IN."""
+    return f"(SELECT unnest(CAST({_lit(sorted({int(i) for i in ids}))} AS BIGINT[])))"
+
+
 # -- starting points -------------------------------------------------------------------------------------------
 def resolve_artifacts(con: duckdb.DuckDBPyConnection, ref: str) -> list[int]:
     """An artifact id, or a URI (every artifact recorded with that URI), as artifact ids."""
     ref = ref.strip()
     if ref.isdigit():
-        found = con.execute("SELECT artifact_id FROM artifacts WHERE artifact_id = ?", [int(ref)]).fetchall()
+        found = con.execute(f"SELECT artifact_id FROM artifacts WHERE artifact_id = {int(ref)}").fetchall()
         if not found:
             raise InputError(f"no artifact {ref} in the workspace; run `aipipe lineage snapshot` first, or check "
                              f"the id (`aipipe lineage run RUN_ID` lists a run's artifacts)")
         return [int(ref)]
-    found = con.execute("SELECT artifact_id FROM artifacts WHERE uri = ? ORDER BY artifact_id", [ref]).fetchall()
+    found = con.execute(f"SELECT artifact_id FROM artifacts WHERE uri = {_lit(ref)} ORDER BY artifact_id").fetchall()
     if not found:
         stripped = ref.rstrip("/")
-        found = con.execute("SELECT artifact_id FROM artifacts WHERE rtrim(uri, '/') = ? ORDER BY artifact_id",
-                            [stripped]).fetchall()
+        found = con.execute(f"SELECT artifact_id FROM artifacts WHERE rtrim(uri, '/') = {_lit(stripped)} "
+                            f"ORDER BY artifact_id").fetchall()
     if not found:
         raise InputError(f"no artifact with URI {ref!r} in the workspace; give an artifact id or an exact URI")
     return [r[0] for r in found]
 
 
-def _starts(artifact_ids: Iterable[int] | None, kind: str | None) -> tuple[str, list]:
-    """The starting artifacts as a subquery and its parameters (no temp table: DDL per query costs more than
-    the walk itself)."""
+def _starts(artifact_ids: Iterable[int] | None, kind: str | Sequence[str] | None) -> str:
+    """The starting artifacts as a subquery (no temp table: DDL per query costs more than the walk itself), values
+    inlined: a bound parameter makes DuckDB's Python client import pandas (see DuckDBDialect.literal)."""
     if artifact_ids is not None:
-        return "(SELECT DISTINCT unnest(?::BIGINT[]) AS start_id)", [sorted({int(a) for a in artifact_ids})]
-    return "(SELECT artifact_id AS start_id FROM artifacts WHERE kind = ?)", [kind]
+        return f"(SELECT DISTINCT unnest(CAST({_lit(sorted({int(a) for a in artifact_ids}))} AS BIGINT[])) AS start_id)"
+    kinds = [kind] if isinstance(kind, str) else list(kind or ())
+    return f"(SELECT artifact_id AS start_id FROM artifacts WHERE kind IN ({', '.join(map(DUCKDB.quote, kinds))}))"
 
 
 _UPSTREAM_WALK = """
@@ -174,16 +184,16 @@ def upstream_executions(con: duckdb.DuckDBPyConnection, artifact_ids: Iterable[i
                         max_hops: int = MAX_HOPS) -> list[UpstreamExecution]:
     """Every execution in the provenance of each artifact (see the module docstring)."""
     ensure_index(con)
-    starts, params = _starts(artifact_ids, None)
-    return [UpstreamExecution(*row) for row in con.execute(_upstream_query(max_hops, starts), params).fetchall()]
+    starts = _starts(artifact_ids, None)
+    return [UpstreamExecution(*row) for row in con.execute(_upstream_query(max_hops, starts)).fetchall()]
 
 
 def upstream_executions_of_kind(con: duckdb.DuckDBPyConnection, kind: str = "model", *,
                                 max_hops: int = MAX_HOPS) -> list[UpstreamExecution]:
     """The bulk form: the provenance of every artifact of `kind`, in one query."""
     ensure_index(con)
-    starts, params = _starts(None, kind)
-    return [UpstreamExecution(*row) for row in con.execute(_upstream_query(max_hops, starts), params).fetchall()]
+    starts = _starts(None, kind)
+    return [UpstreamExecution(*row) for row in con.execute(_upstream_query(max_hops, starts)).fetchall()]
 
 
 def upstream_executions_table(con: duckdb.DuckDBPyConnection, table: str = "upstream_executions", *,
@@ -194,9 +204,8 @@ def upstream_executions_table(con: duckdb.DuckDBPyConnection, table: str = "upst
     if not table.isidentifier():
         raise ValueError(f"not a table name: {table!r}")
     ensure_index(con)
-    starts, params = _starts(artifact_ids, kind)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT start_id AS artifact_id, execution_id, run_id, "
-                f"hops, via_cache FROM ({_upstream_query(max_hops, starts)})", params)
+                f"hops, via_cache FROM ({_walk(max_hops, _starts(artifact_ids, kind))} SELECT * FROM reached)")
     return table
 
 
@@ -205,12 +214,10 @@ def upstream_artifacts(con: duckdb.DuckDBPyConnection, *, artifact_ids: Iterable
                        max_hops: int = MAX_HOPS) -> list[tuple]:
     """(start artifact, upstream artifact, hops, via_cache) for every start at once, e.g. every model's datasets."""
     ensure_index(con)
-    starts, params = _starts(artifact_ids, kind)
     kind_filter = ""
     if upstream_kinds:
-        kind_filter = f"WHERE a.kind IN ({', '.join('?' * len(upstream_kinds))})"
-        params = params + list(upstream_kinds)
-    sql = _walk(max_hops, starts) + f"""
+        kind_filter = f"WHERE a.kind IN ({', '.join(map(DUCKDB.quote, upstream_kinds))})"
+    sql = _walk(max_hops, _starts(artifact_ids, kind)) + f"""
         , inputs AS (
             SELECT r.start_id, i.artifact_id, min(r.hops) + 1 AS hops, bool_and(r.via_cache) AS via_cache
             FROM reached r JOIN lineage_inputs i ON i.execution_id = r.execution_id
@@ -220,7 +227,7 @@ def upstream_artifacts(con: duckdb.DuckDBPyConnection, *, artifact_ids: Iterable
         FROM inputs i JOIN artifacts a USING (artifact_id) {kind_filter}
         ORDER BY i.start_id, i.hops, i.artifact_id
     """
-    return con.execute(sql, params).fetchall()
+    return con.execute(sql).fetchall()
 
 
 # -- a subgraph for people -------------------------------------------------------------------------------------
@@ -252,8 +259,8 @@ _EXECUTION_COLUMNS = ("s.execution_id, s.step, s.component, s.type_name, s.state
 _RUN_COLUMNS = "run_id, pipeline, orchestrator, namespace, state, created_at, finished_at, workflow"
 
 
-def _rows(con, sql: str, params: Sequence = ()) -> list[dict[str, Any]]:
-    cursor = con.execute(sql, list(params))
+def _rows(con, sql: str) -> list[dict[str, Any]]:
+    cursor = con.execute(sql)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -270,28 +277,27 @@ def subgraph(con: duckdb.DuckDBPyConnection, artifact_ids: Sequence[int], direct
     start = sorted({int(a) for a in artifact_ids})
     graph = LineageGraph(direction=direction, start=start)
     if direction == "upstream":
-        starts, params = _starts(start, None)
         reached = {r[0]: (r[1], r[2]) for r in con.execute(
-            _walk(max_hops, starts) + " SELECT execution_id, min(hops), bool_and(via_cache) FROM reached "
-                                      "GROUP BY execution_id", params).fetchall()}
+            _walk(max_hops, _starts(start, None)) + " SELECT execution_id, min(hops), bool_and(via_cache) FROM reached "
+                                                    "GROUP BY execution_id").fetchall()}
         executions = sorted(reached)
         # Roles come from the events of the reached executions; a semi-join keeps the big table on the probe side.
-        roles = {(x, a, d): role for x, a, d, role in con.execute("""
+        roles = {(x, a, d): role for x, a, d, role in con.execute(f"""
             SELECT execution_id, artifact_id, direction, any_value(role) FROM events
-            WHERE execution_id IN (SELECT unnest(?::BIGINT[])) AND direction IN ('input', 'output')
+            WHERE execution_id IN {_id_set(executions)} AND direction IN ('input', 'output')
             GROUP BY ALL
-        """, [executions]).fetchall()}
-        inputs = con.execute("""
+        """).fetchall()}
+        inputs = con.execute(f"""
             SELECT DISTINCT execution_id, artifact_id FROM lineage_inputs
-            WHERE execution_id IN (SELECT unnest(?::BIGINT[]))
-        """, [executions]).fetchall()
+            WHERE execution_id IN {_id_set(executions)}
+        """).fetchall()
         hops = {a: 0 for a in start}
         for execution_id, artifact_id in inputs:
             hops[artifact_id] = min(hops.get(artifact_id, MAX_HOPS + 1), reached[execution_id][0] + 1)
-        produced = con.execute("""
+        produced = con.execute(f"""
             SELECT execution_id, artifact_id, via_cache FROM lineage_producers
-            WHERE artifact_id IN (SELECT unnest(?::BIGINT[])) AND execution_id IN (SELECT unnest(?::BIGINT[]))
-        """, [sorted(hops), executions]).fetchall()
+            WHERE artifact_id IN {_id_set(hops)} AND execution_id IN {_id_set(executions)}
+        """).fetchall()
         graph.edges = sorted(
             [{"source": f"e{x}", "target": f"a{a}", "relation": "produced (cache origin)" if via else "output",
               "role": roles.get((x, a, "output"))} for x, a, via in produced]
@@ -307,19 +313,19 @@ def subgraph(con: duckdb.DuckDBPyConnection, artifact_ids: Sequence[int], direct
         hops = {a: 0 for a in start}
         # Breadth first, one filtered query per hop pair: consumers of the frontier, then what they wrote.
         while frontier_artifacts and hops_now <= max_hops:
-            rows = con.execute("""
+            rows = con.execute(f"""
                 SELECT DISTINCT e.execution_id, e.artifact_id, e.role FROM events e
-                WHERE e.direction = 'input' AND e.artifact_id IN (SELECT unnest(?::BIGINT[]))
-            """, [sorted(frontier_artifacts)]).fetchall()
+                WHERE e.direction = 'input' AND e.artifact_id IN {_id_set(frontier_artifacts)}
+            """).fetchall()
             consumed += rows
             new = sorted({x for x, _, _ in rows} - set(reached))
             for x in new:
                 reached[x] = (hops_now, False)
-            written = con.execute("""
+            written = con.execute(f"""
                 SELECT e.execution_id, e.artifact_id, e.direction, any_value(e.role) FROM events e
-                WHERE e.direction IN ('output', 'reuse') AND e.execution_id IN (SELECT unnest(?::BIGINT[]))
+                WHERE e.direction IN ('output', 'reuse') AND e.execution_id IN {_id_set(new)}
                 GROUP BY ALL
-            """, [new]).fetchall() if new else []
+            """).fetchall() if new else []
             outputs += written
             frontier_artifacts = set()
             for _, a, _, _ in written:
@@ -328,10 +334,10 @@ def subgraph(con: duckdb.DuckDBPyConnection, artifact_ids: Sequence[int], direct
                     frontier_artifacts.add(a)
             hops_now += 2
         # Cache hits that re-used a reached artifact show that their run depended on it too (not walked further).
-        reuses = con.execute("""
+        reuses = con.execute(f"""
             SELECT e.execution_id, e.artifact_id, any_value(e.role) FROM events e
-            WHERE e.direction = 'reuse' AND e.artifact_id IN (SELECT unnest(?::BIGINT[])) GROUP BY ALL
-        """, [sorted(hops)]).fetchall()
+            WHERE e.direction = 'reuse' AND e.artifact_id IN {_id_set(hops)} GROUP BY ALL
+        """).fetchall()
         for x, a, _ in reuses:
             if x not in reached:
                 reached[x] = (hops[a] + 1, True)
@@ -340,20 +346,18 @@ def subgraph(con: duckdb.DuckDBPyConnection, artifact_ids: Sequence[int], direct
         edges |= {(f"e{x}", f"a{a}", d, role) for x, a, d, role in outputs if a in hops}
         graph.edges = [{"source": s_, "target": t, "relation": r, "role": role}
                        for s_, t, r, role in sorted(edges, key=lambda e: e[:3])]
-    for row in _rows(con, f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts WHERE artifact_id IN "
-                          f"(SELECT unnest(?::BIGINT[]))", [sorted(hops)]):
+    for row in _rows(con, f"SELECT {_ARTIFACT_COLUMNS} FROM artifacts WHERE artifact_id IN {_id_set(hops)}"):
         row["hops"] = hops[row["artifact_id"]]
         graph.artifacts[row["artifact_id"]] = row
     graph.artifacts = dict(sorted(graph.artifacts.items(), key=lambda kv: (kv[1]["hops"], kv[0])))
-    for row in _rows(con, f"SELECT {_EXECUTION_COLUMNS} FROM steps s WHERE s.execution_id IN "
-                          f"(SELECT unnest(?::BIGINT[]))", [sorted(reached)]):
+    for row in _rows(con, f"SELECT {_EXECUTION_COLUMNS} FROM steps s WHERE s.execution_id IN {_id_set(reached)}"):
         row["hops"], row["via_cache"] = reached[row["execution_id"]]
         graph.executions[row["execution_id"]] = row
     graph.executions = dict(sorted(graph.executions.items(), key=lambda kv: (kv[1]["hops"], kv[0])))
     run_ids = sorted({e["run_id"] for e in graph.executions.values() if e["run_id"]})
     if run_ids:
-        for row in _rows(con, f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[])) "
-                              f"ORDER BY created_at, run_id", [run_ids]):
+        for row in _rows(con, f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id IN "
+                              f"(SELECT unnest(CAST({_lit(run_ids)} AS VARCHAR[]))) ORDER BY created_at, run_id"):
             graph.runs[row["run_id"]] = row
     return graph
 
@@ -361,16 +365,13 @@ def subgraph(con: duckdb.DuckDBPyConnection, artifact_ids: Sequence[int], direct
 # -- runs --------------------------------------------------------------------------------------------------------
 def list_runs(con: duckdb.DuckDBPyConnection, *, pipeline: str | None = None,
               since: dt.datetime | None = None, state: str | None = None) -> list[dict[str, Any]]:
-    where, params = [], []
+    where = []
     if pipeline:
-        where.append("r.pipeline = ?")
-        params.append(pipeline)
+        where.append(f"r.pipeline = {_lit(pipeline)}")
     if since:
-        where.append("r.created_at >= ?")
-        params.append(since)
+        where.append(f"r.created_at >= {_lit(since)}")
     if state:
-        where.append("r.state = ?")
-        params.append(state.upper())
+        where.append(f"r.state = {_lit(state.upper())}")
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     return _rows(con, f"""
         SELECT r.run_id, r.pipeline, r.orchestrator, r.namespace, r.state, r.created_at, r.finished_at,
@@ -381,29 +382,29 @@ def list_runs(con: duckdb.DuckDBPyConnection, *, pipeline: str | None = None,
         {clause}
         GROUP BY ALL
         ORDER BY r.created_at DESC NULLS LAST, r.run_id
-    """, params)
+    """)
 
 
 def run_detail(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     """A run with its steps, each with inputs and outputs (artifacts), states and cache origins."""
-    runs = _rows(con, f"SELECT {_RUN_COLUMNS}, context_id, source FROM runs WHERE run_id = ?", [run_id])
+    runs = _rows(con, f"SELECT {_RUN_COLUMNS}, context_id, source FROM runs WHERE run_id = {_lit(run_id)}")
     if not runs:
-        like = _rows(con, "SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY run_id LIMIT 5", [f"{run_id}%"])
+        like = _rows(con, f"SELECT run_id FROM runs WHERE starts_with(run_id, {_lit(run_id)}) ORDER BY run_id LIMIT 5")
         hint = f" (did you mean {', '.join(r['run_id'] for r in like)}?)" if like else ""
         raise InputError(f"no run {run_id!r} in the workspace{hint}; `aipipe lineage runs` lists them")
     run = runs[0]
     steps = _rows(con, f"""
         SELECT {_EXECUTION_COLUMNS}, s.image, o.run_id AS cached_from_run
         FROM steps s LEFT JOIN steps o ON o.execution_id = s.cached_from
-        WHERE s.run_id = ? ORDER BY s.created_at NULLS LAST, s.execution_id
-    """, [run_id])
-    io = _rows(con, """
+        WHERE s.run_id = {_lit(run_id)} ORDER BY s.created_at NULLS LAST, s.execution_id
+    """)
+    io = _rows(con, f"""
         SELECT e.execution_id, e.direction, e.role, a.artifact_id, a.kind, a.type_name, a.uri, a.state
         FROM events e JOIN artifacts a USING (artifact_id)
-        WHERE e.execution_id IN (SELECT execution_id FROM steps WHERE run_id = ?)
+        WHERE e.execution_id IN (SELECT execution_id FROM steps WHERE run_id = {_lit(run_id)})
           AND e.direction IN ('input', 'output', 'reuse', 'pending')
         ORDER BY e.execution_id, e.direction, e.role, a.artifact_id
-    """, [run_id])
+    """)
     by_step: dict[int, dict[str, list]] = {s["execution_id"]: {"inputs": [], "outputs": []} for s in steps}
     for row in io:
         bucket = "inputs" if row["direction"] == "input" else "outputs"

@@ -14,14 +14,13 @@ MODEL_KINDS = ("model", "pushed_model")
 
 def attribute_models(con: duckdb.DuckDBPyConnection, attribution_id: int) -> int:
     """Fill model_costs from step_costs; returns the number of models priced."""
-    ids = [r[0] for r in con.execute(
-        f"SELECT artifact_id FROM artifacts WHERE kind IN ({', '.join(DUCKDB.quote(k) for k in MODEL_KINDS)})"
-    ).fetchall()]
-    if not ids:
+    kinds = ", ".join(DUCKDB.quote(k) for k in MODEL_KINDS)
+    models = con.execute(f"SELECT count(*) FROM artifacts WHERE kind IN ({kinds})").fetchone()[0]
+    if not models:
         return 0
     from aipipe_ops.lineage.graph import upstream_executions_table
 
-    upstream = upstream_executions_table(con, "att_upstream", artifact_ids=ids)
+    upstream = upstream_executions_table(con, "att_upstream", kind=MODEL_KINDS)
     con.execute(f"""
         INSERT INTO model_costs (artifact_id, kind, run_id, bucket, cost, currency, attribution_id)
         SELECT u.artifact_id, a.kind, sc.run_id, sc.bucket, sum(sc.cost), sc.currency, {int(attribution_id)}
@@ -30,4 +29,4 @@ def attribute_models(con: duckdb.DuckDBPyConnection, attribution_id: int) -> int
         JOIN artifacts a ON a.artifact_id = u.artifact_id
         GROUP BY ALL
     """)
-    return len(ids)
+    return int(models)

@@ -5,6 +5,7 @@ dialects/kfp_v2.py)."""
 
 from __future__ import annotations
 
+from aipipe_ops.billing.dialects import DUCKDB
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.views.labels import short_run
 
@@ -16,16 +17,16 @@ class StuckRun(AuditRule):
 
     def check(self, ctx: AuditContext):
         cutoff = ctx.as_of - ctx.stuck_after
-        rows = ctx.con.execute("""
+        rows = ctx.con.execute(f"""
             SELECT r.run_id, r.pipeline, max(s.updated_at) AS last_change,
                    list(coalesce(s.step, s.component, s.type_name) || ' #' || s.execution_id ORDER BY s.execution_id)
                        FILTER (WHERE s.state IN ('RUNNING', 'NEW') AND coalesce(s.component, '') <> 'dag') AS running
             FROM runs r JOIN steps s USING (run_id)
             WHERE r.state = 'RUNNING'
             GROUP BY ALL
-            HAVING max(s.updated_at) < ?
+            HAVING max(s.updated_at) < {DUCKDB.literal(cutoff)}
             ORDER BY r.run_id
-        """, [cutoff]).fetchall()
+        """).fetchall()
         findings = []
         hours = ctx.stuck_after.total_seconds() / 3600
         for run_id, pipeline, last_change, running in rows:
