@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from aipipe_ops.billing.attribution.attribute import IDLE_NAMESPACE, attribute
+from aipipe_ops.billing.attribution.attribute import IDLE_NAMESPACE, attribute, is_stale
 from aipipe_ops.billing.attribution.policies import Policy
 from aipipe_ops.billing.attribution.split import split_sql
 from aipipe_ops.billing.dialects import DUCKDB
@@ -78,10 +78,7 @@ class Ledger:
             return
         latest = self._latest_attribution()
         wanted = (self.params.since, self.params.until)
-        # Billing or lineage loaded after the latest attribution makes it stale (new lines, newly known runs).
-        last_load = self.con.execute(
-            "SELECT max(loaded_at) FROM loads WHERE kind IN ('billing', 'lineage')").fetchone()[0]
-        stale = latest is not None and last_load is not None and latest["created_at"] < last_load
+        stale = latest is not None and is_stale(self.con, latest["created_at"])
         if latest is None or stale or (latest["since"], latest["until"]) != wanted:
             policy = Policy()
             if latest is not None:

@@ -89,23 +89,28 @@ def load(app, sources, since, until, late_days, max_bytes_billed, fmt) -> None:
 @click.option("--share-namespace", "share_namespaces", multiple=True,
               help="Namespace whose cost is shared among runs under --shared (e.g. kubeflow, kube-system). "
                    "Repeatable.")
+@click.option("--recompute", is_flag=True,
+              help="Attribute again even when the latest attribution has this policy and window and no billing or "
+                   "lineage was loaded since (it is reused otherwise).")
 @_source_options
 @format_option()
 @pass_app
-def costs(app, sources, by, since, until, idle, shared, share_namespaces, late_days, max_bytes_billed, fmt) -> None:
+def costs(app, sources, by, since, until, idle, shared, share_namespaces, recompute, late_days, max_bytes_billed,
+          fmt) -> None:
     """Attribute billing costs to pipelines, runs, steps and models, and reconcile with the export's total.
 
     The rows add up to the export's net total per currency (except --by model, whose provenance costs overlap);
-    the reconciliation is printed after them (on stderr for CSV). A difference is an error.
+    the reconciliation is printed after them (on stderr for CSV). A difference is an error. The latest
+    attribution is reused when it has the same policy and window and nothing was loaded since.
     """
-    from aipipe_ops.billing.attribution.attribute import attribute
+    from aipipe_ops.billing.attribution.attribute import attribute, current_attribution
 
     window = _window(since, until)
     policy = Policy(idle=idle, shared=shared, share_namespaces=tuple(share_namespaces))
     with app.open_workspace() as ws:
         if sources:
             _load_all(ws, sources, window, SourceOptions(max_bytes_billed, late_days), fmt, quiet=True)
-        result = attribute(ws, policy, window)
+        result = (None if recompute else current_attribution(ws, policy, window)) or attribute(ws, policy, window)
         rows, columns = breakdown(ws.con, by)
     rec_columns = list(RECONCILIATION_COLUMNS)
     if fmt == "json":

@@ -26,15 +26,15 @@ def pivot(buckets) -> str:
     return ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in buckets)
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str) -> list[dict]:
+def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str, lines: str = "att_lines") -> list[dict]:
     """Per currency: export_net_total (billing_export_totals in the window: `totals_where`, a condition with its
-    values inlined) vs the buckets of att_lines."""
+    values inlined) vs the buckets of `lines` (the attribution being built, or the stored attribution_lines)."""
     rows = con.execute(f"""
         WITH export AS (
             SELECT currency, sum(net_cost) AS export_net_total FROM billing_export_totals
             WHERE {totals_where} GROUP BY currency
         ),
-        buckets AS (SELECT currency, {pivot(BUCKETS)}, sum(cost) AS buckets_total FROM att_lines GROUP BY currency)
+        buckets AS (SELECT currency, {pivot(BUCKETS)}, sum(cost) AS buckets_total FROM {lines} GROUP BY currency)
         SELECT coalesce(e.currency, b.currency) AS currency,
                coalesce(e.export_net_total, 0) AS export_net_total,
                {', '.join(f'coalesce(b.{x}, 0) AS {x}' for x in BUCKETS)},

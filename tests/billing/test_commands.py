@@ -66,3 +66,26 @@ def test_reconciliation_mismatch_is_an_error(run_cli, export, tmp_path):
     code, out, err = run_cli("costs", "--by", "run")
     assert code == 2
     assert "does not reconcile" in err and "27.100000000" in err and "27.090000000" in err
+
+
+def test_costs_reuses_the_latest_attribution_until_something_changes(run_cli, export):
+    from aipipe_ops.workspace import Workspace, resolve_workspace_path
+
+    def attributions() -> list[tuple]:
+        with Workspace.open(resolve_workspace_path()) as ws:
+            return ws.con.execute("SELECT attribution_id, idle_policy FROM attributions ORDER BY 1").fetchall()
+
+    def by_run(*options) -> dict:
+        code, out, err = run_cli("costs", "--by", "run", "--format", "json", *options)
+        assert code == 0, err
+        return json.loads(out)
+
+    assert run_cli("billing", "load", "--billing", export)[0] == 0
+    first = by_run("--idle", "share")
+    assert by_run("--idle", "share") == first and attributions() == [(1, "share")]       # the same question
+    by_run("--idle", "separate")                                                        # another policy
+    by_run("--idle", "separate", "--since", "2026-01-01")                               # another window
+    by_run("--idle", "separate", "--since", "2026-01-01", "--recompute")                # asked for
+    assert [a for a, _ in attributions()] == [1, 2, 3, 4]
+    assert run_cli("billing", "load", "--billing", export)[0] == 0                      # new data: stale
+    assert by_run("--idle", "share") == first and len(attributions()) == 5

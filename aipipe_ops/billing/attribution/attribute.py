@@ -87,6 +87,29 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
     return Attribution(int(attribution_id), policy, window, reconciliation)
 
 
+def is_stale(con, created_at: dt.datetime) -> bool:
+    """Has billing or lineage been loaded since an attribution made at `created_at`? (New lines, newly known runs.)"""
+    last_load = con.execute("SELECT max(loaded_at) FROM loads WHERE kind IN ('billing', 'lineage')").fetchone()[0]
+    return last_load is not None and created_at < last_load
+
+
+def current_attribution(ws: Workspace, policy: Policy, window: UsageWindow) -> Attribution | None:
+    """The latest attribution when it answers the same question -- same policy, same window, nothing loaded since
+    -- so its results, still in the result tables (each attribution replaces them), need not be computed again."""
+    con = ws.con
+    row = con.execute("SELECT attribution_id, created_at, idle_policy, shared_policy, share_namespaces, since, until "
+                      "FROM attributions ORDER BY attribution_id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    attribution_id, created_at, idle, shared, share_namespaces, since, until = row
+    asked = (policy.idle, policy.shared, tuple(policy.share_namespaces), window.since, window.until)
+    if (idle, shared, tuple(share_namespaces or ()), since, until) != asked or is_stale(con, created_at):
+        return None
+    reconciliation = reconcile(con, window.days_sql(), "attribution_lines")
+    raise_on_mismatch(reconciliation)
+    return Attribution(int(attribution_id), policy, window, reconciliation)
+
+
 def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconciliation: list[dict]) -> None:
     for table in ("attribution_lines", "attribution_share_detail", "run_costs", "step_costs", "pipeline_costs",
                   "model_costs"):
