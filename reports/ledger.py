@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from aipipe_ops.billing.attribution.attribute import IDLE_NAMESPACE, attribute, is_stale
+from aipipe_ops.billing.attribution.attribute import IDLE_NAMESPACE, attribute, is_stale, latest_attribution
 from aipipe_ops.billing.attribution.policies import Policy
 from aipipe_ops.billing.attribution.split import split_sql
 from aipipe_ops.billing.dialects import DUCKDB
@@ -66,17 +66,13 @@ class Ledger:
         return [dict(zip(keys, row)) for row in cursor.fetchall()]
 
     # -- the attribution --------------------------------------------------------------------------------------
-    def _latest_attribution(self) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM attributions ORDER BY attribution_id DESC LIMIT 1")
-        return rows[0] if rows else None
-
     def ensure_attribution(self) -> None:
         """Use the latest attribution when it covers the report's window; else attribute the window now, with the
         policy the user last chose (`aipipe costs --idle/--shared`), or the engine's default."""
         if not self.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
             self.notes.append("The workspace holds no billing data: load an export with `aipipe billing load`.")
             return
-        latest = self._latest_attribution()
+        latest = latest_attribution(self.con)
         wanted = (self.params.since, self.params.until)
         stale = latest is not None and is_stale(self.con, latest["created_at"])
         if latest is None or stale or (latest["since"], latest["until"]) != wanted:
@@ -85,7 +81,7 @@ class Ledger:
                 policy = Policy(idle=latest["idle_policy"], shared=latest["shared_policy"],
                                 share_namespaces=tuple(latest["share_namespaces"] or ()))
             attribute(self.workspace, policy, UsageWindow(*wanted))
-            latest = self._latest_attribution()
+            latest = latest_attribution(self.con)
         self.attribution = latest
 
     # -- scope ------------------------------------------------------------------------------------------------

@@ -119,9 +119,14 @@ def ensure_index(con: duckdb.DuckDBPyConnection) -> None:
 _lit = DUCKDB.literal  # values are inlined, never bound: a bound parameter makes DuckDB's client import pandas
 
 
+def _id_array(ids: Iterable[int]) -> str:
+    """Distinct ids as a BIGINT[] literal."""
+    return f"CAST({_lit(sorted({int(i) for i in ids}))} AS BIGINT[])"
+
+
 def _id_set(ids: Iterable[int]) -> str:
     """A set of ids as a subquery for IN."""
-    return f"(SELECT unnest(CAST({_lit(sorted({int(i) for i in ids}))} AS BIGINT[])))"
+    return f"(SELECT unnest({_id_array(ids)}))"
 
 
 # -- starting points -------------------------------------------------------------------------------------------
@@ -148,7 +153,7 @@ def _starts(artifact_ids: Iterable[int] | None, kind: str | Sequence[str] | None
     """The starting artifacts as a subquery (no temp table: DDL per query costs more than the walk itself), values
     inlined: a bound parameter makes DuckDB's Python client import pandas (see DuckDBDialect.literal)."""
     if artifact_ids is not None:
-        return f"(SELECT DISTINCT unnest(CAST({_lit(sorted({int(a) for a in artifact_ids}))} AS BIGINT[])) AS start_id)"
+        return f"(SELECT unnest({_id_array(artifact_ids)}) AS start_id)"
     kinds = [kind] if isinstance(kind, str) else list(kind or ())
     return f"(SELECT artifact_id AS start_id FROM artifacts WHERE kind IN ({', '.join(map(DUCKDB.quote, kinds))}))"
 

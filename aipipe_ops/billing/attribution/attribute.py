@@ -93,21 +93,28 @@ def is_stale(con, created_at: dt.datetime) -> bool:
     return last_load is not None and created_at < last_load
 
 
+def latest_attribution(con) -> dict | None:
+    """The attributions row of the latest attribution (whose results the result tables hold), or None."""
+    cursor = con.execute("SELECT * FROM attributions ORDER BY attribution_id DESC LIMIT 1")
+    row = cursor.fetchone()
+    return dict(zip((d[0] for d in cursor.description), row)) if row else None
+
+
 def current_attribution(ws: Workspace, policy: Policy, window: UsageWindow) -> Attribution | None:
     """The latest attribution when it answers the same question -- same policy, same window, nothing loaded since
     -- so its results, still in the result tables (each attribution replaces them), need not be computed again."""
     con = ws.con
-    row = con.execute("SELECT attribution_id, created_at, idle_policy, shared_policy, share_namespaces, since, until "
-                      "FROM attributions ORDER BY attribution_id DESC LIMIT 1").fetchone()
-    if row is None:
+    latest = latest_attribution(con)
+    if latest is None:
         return None
-    attribution_id, created_at, idle, shared, share_namespaces, since, until = row
+    made = (latest["idle_policy"], latest["shared_policy"], tuple(latest["share_namespaces"] or ()),
+            latest["since"], latest["until"])
     asked = (policy.idle, policy.shared, tuple(policy.share_namespaces), window.since, window.until)
-    if (idle, shared, tuple(share_namespaces or ()), since, until) != asked or is_stale(con, created_at):
+    if made != asked or is_stale(con, latest["created_at"]):
         return None
     reconciliation = reconcile(con, window.days_sql(), "attribution_lines")
     raise_on_mismatch(reconciliation)
-    return Attribution(int(attribution_id), policy, window, reconciliation)
+    return Attribution(int(latest["attribution_id"]), policy, window, reconciliation)
 
 
 def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconciliation: list[dict]) -> None:
