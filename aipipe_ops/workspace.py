@@ -17,11 +17,9 @@ import duckdb
 
 from aipipe_ops import __version__
 from aipipe_ops.errors import WorkspaceError
+from aipipe_ops.sql import DUCKDB, MONEY  # values inlined, not bound (a bound one imports pandas)
 # The path rule lives in workspace_path (no DuckDB import), for modules that must not need DuckDB.
 from aipipe_ops.workspace_path import WORKSPACE_ENV, resolve_workspace_path
-
-# Money is DECIMAL(38, 9): BigQuery's NUMERIC, exact under SUM, wide enough for any invoice.
-MONEY = "DECIMAL(38, 9)"
 
 # Version 1: the tables of DESIGN.md's data contracts.
 SCHEMA_V1 = f"""
@@ -337,8 +335,6 @@ class Workspace:
         pending = [m for m in migrations if m.version > version]
         # One transaction for every step: a failure leaves the workspace exactly as it was.
         self.con.execute("BEGIN TRANSACTION")
-        from aipipe_ops.billing.dialects import DUCKDB  # values inlined, not bound (a bound one imports pandas)
-
         try:
             if version == 0:
                 self.con.execute(

@@ -17,7 +17,7 @@ from typing import Any
 from aipipe_ops.billing.attribution.attribute import IDLE_NAMESPACE, attribute, is_stale, latest_attribution
 from aipipe_ops.billing.attribution.policies import Policy
 from aipipe_ops.billing.attribution.split import split_sql
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.lineage.audit.sql import is_push
 from aipipe_ops.lineage.graph import upstream_executions_table

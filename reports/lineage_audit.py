@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable
 
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.lineage.audit.finding import AuditContext
 from aipipe_ops.lineage.audit.registry import run_audit, snapshot_time
 from aipipe_ops.workspace import Workspace

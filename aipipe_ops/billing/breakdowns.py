@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
-from aipipe_ops.billing.reconcile import BUCKET_COLUMNS, BUCKETS, pivot as _pivot
+from aipipe_ops.sql import bucket_pivot as _pivot
+from aipipe_ops.vocabulary import ATTRIBUTED_BUCKETS as BUCKET_COLUMNS, BUCKETS
 from aipipe_ops.errors import ConfigError
 
 VIEWS = ("pipeline", "run", "step", "model", "sku", "kind", "day")

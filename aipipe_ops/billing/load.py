@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.billing.normalise import COST_LINE_COLUMNS, EXPORT_TOTAL_COLUMNS, UsageWindow, export_totals_sql
 from aipipe_ops.billing.runs import resolved_lines_sql
 from aipipe_ops.billing.sources import SourceOptions, open_source
@@ -43,7 +43,7 @@ def load_billing(ws: Workspace, spec: str, window: UsageWindow | None = None,
     with ws.transaction():
         staged = source.stage(con, window)
         load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0]
-        lit = DUCKDB.literal  # values are inlined, not bound: see DuckDBDialect.literal
+        lit = DUCKDB.literal  # values are inlined, not bound: see DuckDBSql.literal
         source_lit, load_lit = lit(staged.source), lit(int(load_id))
         scope = f"source = {source_lit} AND {window.days_sql()}"
         con.execute(f"DELETE FROM cost_lines WHERE {scope}")

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from aipipe_ops.billing.dialects import DUCKDB, PACIFIC
+from aipipe_ops.sql import DUCKDB, PACIFIC, usage_days
 from aipipe_ops.billing.resource_kinds import kind_case_sql
 from aipipe_ops.billing.schema import REQUIRED
 
@@ -48,15 +48,9 @@ class UsageWindow:
     def __bool__(self) -> bool:
         return bool(self.since or self.until)
 
-    def days_sql(self, alias: str = "") -> str:
-        """The condition on usage_day selecting the window (values inlined: see DuckDBDialect.literal)."""
-        prefix = f"{alias}." if alias else ""
-        conditions = ["true"]
-        if self.since:
-            conditions.append(f"{prefix}usage_day >= {DUCKDB.literal(self.since)}")
-        if self.until:
-            conditions.append(f"{prefix}usage_day <= {DUCKDB.literal(self.until)}")
-        return " AND ".join(conditions)
+    def days_sql(self, column: str = "usage_day") -> str:
+        """The condition on `column` (a usage day) selecting the window, values inlined."""
+        return usage_days(self.since, self.until, column)
 
 
 class Renderer:

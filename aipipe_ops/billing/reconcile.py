@@ -12,18 +12,12 @@ import duckdb
 
 from aipipe_ops.errors import ReconciliationError
 
+from aipipe_ops.sql import bucket_pivot
+from aipipe_ops.vocabulary import BUCKETS
+
 TOLERANCE = Decimal(0)
-# The attribution's buckets: what runs carry, then what stays in its own bucket. Together they hold every cent.
-BUCKET_COLUMNS = ("direct", "idle_share", "overhead_share", "shared")
-LEFTOVER_COLUMNS = ("idle", "overhead", "unattributed")
-BUCKETS = BUCKET_COLUMNS + LEFTOVER_COLUMNS
 # A reconciliation row, in the order it prints.
 COLUMNS = ("currency", "export_net_total", *BUCKETS, "buckets_total", "difference", "status")
-
-
-def pivot(buckets) -> str:
-    """One summed column per bucket (0 when the bucket has no line), for a GROUP BY over lines with `bucket`."""
-    return ", ".join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in buckets)
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str, lines: str = "att_lines") -> list[dict]:
@@ -34,7 +28,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str, lines: str = "a
             SELECT currency, sum(net_cost) AS export_net_total FROM billing_export_totals
             WHERE {totals_where} GROUP BY currency
         ),
-        buckets AS (SELECT currency, {pivot(BUCKETS)}, sum(cost) AS buckets_total FROM {lines} GROUP BY currency)
+        buckets AS (SELECT currency, {bucket_pivot(BUCKETS)}, sum(cost) AS buckets_total FROM {lines} GROUP BY currency)
         SELECT coalesce(e.currency, b.currency) AS currency,
                coalesce(e.export_net_total, 0) AS export_net_total,
                {', '.join(f'coalesce(b.{x}, 0) AS {x}' for x in BUCKETS)},

@@ -7,7 +7,7 @@ Order matters: "Nvidia L4 GPU attached to Spot Preemptible VMs" is gpu before an
 
 from __future__ import annotations
 
-KINDS = ("cpu", "ram", "gpu", "tpu", "disk", "network", "cluster_fee", "other")
+from aipipe_ops.vocabulary import RESOURCE_KINDS as KINDS
 
 # (kind, substrings of the lower-cased SKU description; service condition or None)
 RULES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (

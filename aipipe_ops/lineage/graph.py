@@ -34,7 +34,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 import duckdb
 
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.errors import InputError, WorkspaceError
 
 # MLMD's own cap for get_lineage_subgraph; far beyond any real pipeline's depth, and it bounds a cyclic store.
@@ -151,7 +151,7 @@ def resolve_artifacts(con: duckdb.DuckDBPyConnection, ref: str) -> list[int]:
 
 def _starts(artifact_ids: Iterable[int] | None, kind: str | Sequence[str] | None) -> str:
     """The starting artifacts as a subquery (no temp table: DDL per query costs more than the walk itself), values
-    inlined: a bound parameter makes DuckDB's Python client import pandas (see DuckDBDialect.literal)."""
+    inlined: a bound parameter makes DuckDB's Python client import pandas (see DuckDBSql.literal)."""
     if artifact_ids is not None:
         return f"(SELECT unnest({_id_array(artifact_ids)}) AS start_id)"
     kinds = [kind] if isinstance(kind, str) else list(kind or ())

@@ -6,10 +6,7 @@ a blessing?" through `kind`, never through type names, so a new dialect only has
 
 from __future__ import annotations
 
-KINDS = (
-    "dataset", "model", "blessing", "pushed_model", "metrics", "statistics", "schema", "anomalies", "transform",
-    "other",
-)
+from aipipe_ops.vocabulary import ARTIFACT_KINDS as KINDS
 
 # Exact type names, after stripping the dialect prefix (`system.`, `google.`, `tfx.`, `kubeflow.org/alpha/`).
 _BY_NAME = {

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aipipe_ops.billing.attribution.split import money_nanos_sql, split
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.billing.normalise import LABEL_KEYS
 
 OTHER_KEYS = ["goog-k8s-cluster-location", "k8s-label/app", "team", "k8s-label/statefulset"]

@@ -1,4 +1,4 @@
-"""Values are inlined into DuckDB statements, never bound (DuckDBDialect.literal, .inline): the first bound
+"""Values are inlined into DuckDB statements, never bound (DuckDBSql.literal, .inline): the first bound
 parameter makes DuckDB's Python client import pandas, 0.3-0.6 s of every command that did it. The inlined
 statement must mean exactly what the bound one does, whatever the value."""
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 
 values = st.one_of(
     st.none(),

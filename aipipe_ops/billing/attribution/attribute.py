@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aipipe_ops.billing.attribution import models, steps
 from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
 from aipipe_ops.billing.attribution.scopes import LINE_COLUMNS, build_weights
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.billing.load import prepare_connection
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import raise_on_mismatch, reconcile
@@ -50,7 +50,7 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
     if not con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
         raise InputError(f"workspace {ws.path} holds no billing data: run `aipipe billing load --billing SRC` "
                          f"first, or pass --billing to `aipipe costs`")
-    where = window.days_sql("c")
+    where = window.days_sql("c.usage_day")
     with ws.transaction():
         con.execute(f"CREATE OR REPLACE TEMP TABLE att_runs AS {resolve_runs_sql()}")
         con.execute(f"""

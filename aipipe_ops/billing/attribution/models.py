@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 
 MODEL_KINDS = ("model", "pushed_model")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from aipipe_ops.billing.attribution.split import split_sql
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 
 LINE_COLUMNS = ("bucket", "run_id", "pipeline", "cluster", "node_pool", "namespace", "service", "sku_id", "sku",
                 "resource_kind", "usage_day", "currency", "cost")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import duckdb
 
-from aipipe_ops.workspace import MONEY
+from aipipe_ops.sql import MONEY
 
 NANOS = 1_000_000_000
 

@@ -21,7 +21,7 @@ import re
 import duckdb
 
 from aipipe_ops.billing import normalise, schema
-from aipipe_ops.billing.dialects import BIGQUERY
+from aipipe_ops.sql import BIGQUERY
 from aipipe_ops.billing.sources import SourceOptions, StagedExport
 from aipipe_ops.errors import ConfigError, SourceError
 

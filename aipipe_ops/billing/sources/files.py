@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from aipipe_ops.billing import normalise, schema
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.billing.sources import SourceOptions, StagedExport
 from aipipe_ops.errors import InputError
 

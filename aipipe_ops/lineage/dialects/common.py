@@ -16,10 +16,10 @@ from typing import Sequence
 import duckdb
 
 from aipipe_ops.lineage.dialects.base import Dialect
+from aipipe_ops.vocabulary import TERMINAL_RUN_STATES
 
 INPUT_EVENTS = ("INPUT", "DECLARED_INPUT", "INTERNAL_INPUT")
 OUTPUT_EVENTS = ("OUTPUT", "DECLARED_OUTPUT", "INTERNAL_OUTPUT")
-TERMINAL_RUN_STATES = ("SUCCEEDED", "FAILED", "CANCELED")
 
 
 def _quoted(values: Sequence[str]) -> str:

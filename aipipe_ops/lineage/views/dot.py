@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aipipe_ops.lineage.graph import LineageGraph
-from aipipe_ops.lineage.views.labels import artifact_detail, artifact_label, execution_label, short_run
+from aipipe_ops.lineage.node_labels import artifact_detail, artifact_label, execution_label, short_run
 
 
 def _q(*lines: str) -> str:

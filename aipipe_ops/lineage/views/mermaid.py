@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 
 from aipipe_ops.lineage.graph import LineageGraph
-from aipipe_ops.lineage.views.labels import artifact_label, execution_label, short_run
+from aipipe_ops.lineage.node_labels import artifact_label, execution_label, short_run
 
 
 def _text(value: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.tree import Tree
 
-from aipipe_ops.lineage.views.labels import execution_label, short_run
+from aipipe_ops.lineage.node_labels import execution_label, short_run
 
 
 def _artifact(a: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.tree import Tree
 
 from aipipe_ops.lineage.graph import LineageGraph
-from aipipe_ops.lineage.views.labels import artifact_detail, artifact_label, execution_detail, execution_label
+from aipipe_ops.lineage.node_labels import artifact_detail, artifact_label, execution_detail, execution_label
 
 
 def _children(graph: LineageGraph) -> dict[str, list[str]]:

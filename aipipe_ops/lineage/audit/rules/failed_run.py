@@ -7,7 +7,7 @@ count when nothing else does (dialects/common.py).
 from __future__ import annotations
 
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
-from aipipe_ops.lineage.views.labels import short_run
+from aipipe_ops.lineage.node_labels import short_run
 
 
 class FailedRun(AuditRule):

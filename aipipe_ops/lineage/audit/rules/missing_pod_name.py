@@ -9,7 +9,7 @@ executions of runs on KFP (some step of the run carries kfp_pod_name) that were 
 from __future__ import annotations
 
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
-from aipipe_ops.lineage.views.labels import short_run
+from aipipe_ops.lineage.node_labels import short_run
 
 
 class MissingPodName(AuditRule):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.audit.uri_check import UriChecker
-from aipipe_ops.lineage.views.labels import short_run
+from aipipe_ops.lineage.node_labels import short_run
 
 
 class MissingUri(AuditRule):

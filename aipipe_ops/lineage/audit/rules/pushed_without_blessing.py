@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.audit.sql import PUSHES, has, number
-from aipipe_ops.lineage.views.labels import short_run
+from aipipe_ops.lineage.node_labels import short_run
 
 _QUERY = f"""
 WITH pushes AS ({PUSHES}),

@@ -5,9 +5,9 @@ dialects/kfp_v2.py)."""
 
 from __future__ import annotations
 
-from aipipe_ops.billing.dialects import DUCKDB
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
-from aipipe_ops.lineage.views.labels import short_run
+from aipipe_ops.lineage.node_labels import short_run
 
 
 class StuckRun(AuditRule):

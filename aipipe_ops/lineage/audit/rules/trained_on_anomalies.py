@@ -18,7 +18,7 @@ from typing import Any
 
 from aipipe_ops.lineage import graph
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
-from aipipe_ops.lineage.views.labels import short_run
+from aipipe_ops.lineage.node_labels import short_run
 
 _TRUE_KEYS = ("anomalies_found", "has_anomalies")
 _COUNT_KEYS = ("num_anomalies", "anomaly_count", "anomalies_count")

@@ -1,4 +1,6 @@
-"""The few SQL spellings in which DuckDB and BigQuery differ, so normalise.py can say everything once.
+"""SQL text for aipipe's two engines: literals, the money type, and the few spellings in which DuckDB and
+BigQuery differ, so that every query is written once. This module imports nothing of aipipe's: every layer
+(the workspace, lineage, billing, reports) builds its SQL with it.
 
 Each method returns SQL text. DuckDB reads repeated records with list functions (list_transform,
 list_position), which ENVIRONMENT.md measured 40x faster than UNNEST there; BigQuery reads them with correlated
@@ -6,7 +8,7 @@ UNNEST subqueries, Google's own pattern (reference/billing.md §4: one subquery 
 out). Both mean the same thing: a label's value is the value of the first element of `labels` with that key
 (NULL when there is none), and a row's credits are the sum of its own credits, each cast to money first.
 
-How a dialect finds the labels: `label_columns(keys)` returns the extra per-row columns it needs for all the
+How an engine finds the labels: `label_columns(keys)` returns the extra per-row columns it needs for all the
 wanted keys, computed once per row beside the export's own columns (none in BigQuery), as a list of projections
 each reading the one before, and `label(key, keys)` the expression that reads one label with them.
 """
@@ -16,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from aipipe_ops.workspace import MONEY
-
+# Exact money: 38 digits, 9 places (BigQuery's NUMERIC), in every table and every sum.
+MONEY = "DECIMAL(38, 9)"
 PACIFIC = "America/Los_Angeles"  # Google's billing day (US/Pacific)
 
 
@@ -25,7 +27,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class DuckDBDialect:
+class DuckDBSql:
     name = "duckdb"
     money_type = MONEY
     timestamp_type = "TIMESTAMPTZ"
@@ -126,7 +128,7 @@ class DuckDBDialect:
         return f"CAST(NULL AS {type_name})"
 
 
-class BigQueryDialect:
+class BigQuerySql:
     name = "bigquery"
     # NUMERIC is (38, 9) in BigQuery; spelled out because the parameterised form also pins engines that
     # emulate BigQuery on other decimal defaults (bqemulator's bare NUMERIC keeps 3 places).
@@ -165,5 +167,25 @@ class BigQueryDialect:
         return f"CAST(NULL AS {type_name})"
 
 
-DUCKDB = DuckDBDialect()
-BIGQUERY = BigQueryDialect()
+DUCKDB = DuckDBSql()
+BIGQUERY = BigQuerySql()
+
+
+def usage_days(since: dt.date | None, until: dt.date | None, column: str = "usage_day") -> str:
+    """The condition selecting US/Pacific usage days in [since, until] (either open when None), values inlined."""
+    conditions = ["true"]
+    if since:
+        conditions.append(f"{column} >= {DUCKDB.literal(since)}")
+    if until:
+        conditions.append(f"{column} <= {DUCKDB.literal(until)}")
+    return " AND ".join(conditions)
+
+
+def bucket_pivot(buckets, amount: str = "cost", bucket: str = "bucket") -> str:
+    """One summed column per bucket (0 when the bucket has no line), for a GROUP BY over lines with a bucket."""
+    return ", ".join(f"coalesce(sum({amount}) FILTER (WHERE {bucket} = '{b}'), 0) AS {b}" for b in buckets)
+
+
+def sql_list(values) -> str:
+    """Values as the items of an SQL IN (...) list, each a DuckDB literal."""
+    return ", ".join(DUCKDB.literal(v) for v in values)

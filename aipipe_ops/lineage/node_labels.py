@@ -1,4 +1,4 @@
-"""Short, stable node labels shared by every view."""
+"""Short, stable labels of lineage nodes (runs, steps, artifacts), shared by the audit findings and every view."""
 
 from __future__ import annotations
 
