@@ -9,13 +9,14 @@ SAMPLE := .aipipe/sample
 REPORTS := .aipipe/reports
 export AIPIPE_WORKSPACE ?= .aipipe/workspace.duckdb
 
-.PHONY: demo test bench docs golden venv bq-venv system-deps clean help screenshots
+.PHONY: demo test bench docs golden venv bq-venv system-deps clean help screenshots price-book
 
 help:
 	@echo "make demo   - install, generate the sample fleet, load it, print costs, write reports"
 	@echo "make test   - install (Python packages, MariaDB, Chromium) and run the whole test suite"
 	@echo "make bench  - run the benchmarks (prints ratios against same-run baselines)"
 	@echo "make docs   - regenerate docs/cli.md from the CLI"
+	@echo "make price-book - rebuild the shipped price book from tools/price_book_facts.csv"
 	@echo "make screenshots - the README's report pictures (docs/report-*.png) from the sample fleet"
 	@echo "make golden - regenerate the stacks' golden resource graphs (review the diff)"
 
@@ -69,6 +70,11 @@ bench: venv
 
 docs: venv
 	$(PY) -m aipipe_ops.cli_reference > docs/cli.md
+	$(PY) tools/generate_docs.py
+
+# The shipped price book (aipipe_ops/pricing/data/) from tools/price_book_facts.csv: review the diff.
+price-book: venv
+	$(PY) tools/build_price_book.py
 
 # The stacks' golden resource graphs: regenerate deliberately, then review the diff.
 golden: venv

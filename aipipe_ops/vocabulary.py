@@ -3,7 +3,7 @@ can rely on them. Imports nothing of aipipe's (DESIGN.md "Data contracts")."""
 
 from __future__ import annotations
 
-# runs.state, as the lineage writes it (lineage/conventions/shared.py derives it from the steps).
+# runs.state, as the lineage writes it (lineage/orchestrators/derivations.py derives it from the steps).
 RUN_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "RUNNING", "UNKNOWN")
 TERMINAL_RUN_STATES = ("SUCCEEDED", "FAILED", "CANCELED")
 FAILED_RUN_STATES = ("FAILED",)

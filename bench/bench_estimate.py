@@ -42,7 +42,7 @@ def _breakdown() -> dict[str, float]:
     timings = {}
     started = time.perf_counter()
     from aipipe_ops.pricing.estimate import estimate_resources
-    from aipipe_ops.pricing.estimate_report import render_estimate
+    from aipipe_ops.pricing.estimate_formats import render_estimate
     from aipipe_ops.pricing.price_book import PriceBook
     from aipipe_ops.pricing.targets import load_plan
     timings["imports"] = time.perf_counter() - started

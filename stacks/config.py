@@ -18,7 +18,14 @@ from typing import Any, Callable, Mapping
 import pulumi
 
 from aipipe_ops.errors import ConfigError
-from stacks import accelerators as acc
+from aipipe_ops.gcp.accelerators import (
+    GPU_DRIVER_VERSIONS,
+    GPU_TYPES,
+    accelerator_machine_type,
+    gpu_family_of_machine,
+)
+from aipipe_ops.gcp.regions import REGION, ZONE
+from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, TpuSlice, tpu_slice
 from stacks.labels import label_value, valid_label_value
 
 NAMESPACE = "aipipe"
@@ -122,7 +129,7 @@ class GpuPool:
 @dataclass(frozen=True)
 class TpuPool:
     name: str
-    slice: acc.TpuSlice
+    slice: TpuSlice
     zone: str
     spot: bool
     min_slices: int
@@ -191,8 +198,6 @@ class StackConfig:
 
 # Parsing -----------------------------------------------------------------------------------------
 
-_ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
-_REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _RFC1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
@@ -319,7 +324,7 @@ def _check_min_max(key: str, low_name: str, high_name: str, low: int | None, hig
 
 def _check_zones(key: str, zones: tuple[str, ...] | None, region: str | None, problems: _Problems) -> None:
     for zone in zones or ():
-        match = _ZONE.match(zone)
+        match = ZONE.match(zone)
         if not match:
             problems.add(key, f"{zone!r} is not a zone name such as us-central1-a")
         elif region and match.group(1) != region:
@@ -349,7 +354,7 @@ def _system_pool(raw: Any, region: str | None, seen: set[str], problems: _Proble
     disk_type = f.get("diskType", str, "pd-balanced")
     prepull = f.get("prepullTfx", bool, True)
     seen.add("system")
-    if machine_type and acc.accelerator_machine_type(machine_type):
+    if machine_type and accelerator_machine_type(machine_type):
         problems.add(f"{key}.machineType", f"{machine_type} carries GPUs or TPUs; the system pool needs a "
                                            "CPU machine type such as e2-standard-4 or n2-standard-8 "
                                            "(declare accelerators in aipipe:gpuPools / aipipe:tpuPools)")
@@ -369,9 +374,9 @@ def _gpu_pool(index: int, raw: Any, region: str | None, seen: set[str], problems
     name = f.get("name", str)
     gpu_type_name = f.get("gpuType", str)
     _check_name(f"{key}.name", name, seen, problems)
-    gpu = acc.GPU_TYPES.get(gpu_type_name) if gpu_type_name else None
+    gpu = GPU_TYPES.get(gpu_type_name) if gpu_type_name else None
     if gpu_type_name and gpu is None:
-        problems.add(f"{key}.gpuType", f"unknown GPU type {gpu_type_name!r}; allowed: {', '.join(acc.GPU_TYPES)}")
+        problems.add(f"{key}.gpuType", f"unknown GPU type {gpu_type_name!r}; allowed: {', '.join(GPU_TYPES)}")
     machine_type = f.get("machineType", str, gpu.default_machine_type if gpu else None)
     gpu_count = f.get("gpuCount", int, None)
     min_nodes = f.get("minNodes", int, 0)
@@ -384,7 +389,7 @@ def _gpu_pool(index: int, raw: Any, region: str | None, seen: set[str], problems
     prepull = f.get("prepullTfx", bool, True)
     if gpu and machine_type:
         if not gpu.fits(machine_type):
-            carried = acc.gpu_family_of_machine(machine_type)
+            carried = gpu_family_of_machine(machine_type)
             why = f"; {machine_type} is a {carried.family} type carrying {carried.name}" if carried else ""
             problems.add(f"{key}.machineType", f"{gpu.name} runs on {gpu.family} machine types "
                                                f"({gpu.machine_types_text()}), got {machine_type}{why}")
@@ -404,9 +409,9 @@ def _gpu_pool(index: int, raw: Any, region: str | None, seen: set[str], problems
                 problems.add(f"{key}.gpuCount", f"{gpu.name} attaches " +
                              ", ".join(str(c) for c in gpu.attachable_counts) +
                              f" GPUs to an N1 machine; got {gpu_count}")
-    if driver not in acc.GPU_DRIVER_VERSIONS:
+    if driver not in GPU_DRIVER_VERSIONS:
         problems.add(f"{key}.driverVersion", f"unknown driver version {driver!r}; allowed: "
-                                             f"{', '.join(acc.GPU_DRIVER_VERSIONS)}")
+                                             f"{', '.join(GPU_DRIVER_VERSIONS)}")
     _check_min_max(key, "minNodes", "maxNodes", min_nodes, max_nodes, problems)
     _check_zones(f"{key}.zones", zones, region, problems)
     _check_disk(f"{key}.diskSizeGb", disk, problems)
@@ -430,17 +435,17 @@ def _tpu_pool(index: int, raw: Any, region: str | None, seen: set[str], problems
     disk = f.get("diskSizeGb", int, 200)
     prepull = f.get("prepullTfx", bool, False)
     _check_name(f"{key}.name", name, seen, problems)
-    machine = acc.TPU_MACHINE_TYPES.get(machine_type) if machine_type else None
+    machine = TPU_MACHINE_TYPES.get(machine_type) if machine_type else None
     if machine_type and machine is None:
         problems.add(f"{key}.machineType", f"unknown TPU machine type {machine_type!r}; allowed: "
-                                           f"{', '.join(acc.TPU_MACHINE_TYPES)}")
+                                           f"{', '.join(TPU_MACHINE_TYPES)}")
     tpu = None
     if machine and topology:
         if topology not in machine.topologies:
             problems.add(f"{key}.topology", f"{machine.machine_type} ({machine.chips_per_vm} chips per VM) "
                                             f"cannot form {topology}; allowed: {machine.topologies_text()}")
         else:
-            tpu = acc.tpu_slice(machine.machine_type, topology)
+            tpu = tpu_slice(machine.machine_type, topology)
             if chips is not None and chips != tpu.chips:
                 problems.add(f"{key}.chips", f"topology {topology} has {tpu.chips} chips "
                                              f"({tpu.vms} x {machine.machine_type}), got {chips}")
@@ -496,10 +501,10 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
     location = values["location"]
     region = zone = None
     if location is not None:
-        zone_match = _ZONE.match(location)
+        zone_match = ZONE.match(location)
         if zone_match:
             region, zone = zone_match.group(1), location
-        elif _REGION.match(location):
+        elif REGION.match(location):
             region = location
         else:
             problems.add(_key("location"), f"{location!r} is neither a zone (us-central1-a: zonal cluster) "

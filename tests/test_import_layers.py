@@ -49,7 +49,8 @@ def _imports(name: str, path: Path) -> set[str]:
                 anchor = package.split(".")
                 anchor = anchor[: len(anchor) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            targets = [f"{base}.{a.name}" for a in node.names] + [base]
+            # `from pkg import submodule` depends on the submodule; any other name comes from pkg itself.
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
         for target in targets:
             while target and target not in MODULES:
                 target = target.rpartition(".")[0]

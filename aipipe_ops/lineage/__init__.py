@@ -2,7 +2,7 @@
 impact and run questions; audit what the lineage shows.
 
     sources/    where lineage is read from (MLMD over sqlite, mysql, grpc), found by URI scheme
-    dialects/   how each orchestrator wrote it, mapped onto runs/steps/artifacts/events
+    orchestrators/  how each orchestrator wrote it, mapped onto runs/steps/artifacts/events
     kinds.py    the closed artifact `kind` vocabulary
     snapshot.py incremental, all-or-nothing copy into the workspace
     graph.py    upstream / downstream / run queries (and the interface billing uses)

@@ -80,11 +80,13 @@ def snapshot_command(app, mlmd: str, full: bool, replace: bool, batch_size: int 
                           batch_size=batch_size)
     if fmt == "json":
         click.echo(to_json({"source": report.source, "full": report.full, "seconds": round(report.seconds, 3),
-                            "dialects": report.dialects, "rows": report.rows, "store_calls": report.store_calls,
-                            "calls": report.calls, "totals": report.totals, "notes": report.notes}))
+                            "orchestrators": report.orchestrators, "rows": report.rows,
+                            "store_calls": report.store_calls, "calls": report.calls, "totals": report.totals,
+                            "notes": report.notes}))
         return
     mode = "full copy" if report.full else "incremental"
-    click.echo(f"snapshot of {report.source} ({mode}, dialects: {', '.join(report.dialects) or 'none detected'}) "
+    orchestrators = ", ".join(report.orchestrators) or "none detected"
+    click.echo(f"snapshot of {report.source} ({mode}, orchestrators: {orchestrators}) "
                f"in {report.seconds:.1f} s with {report.store_calls} store calls")
     read = ", ".join(f"{report.rows.get(k, 0):,} {k}" for k in ("executions", "artifacts", "events", "contexts"))
     click.echo(f"read: {read}")

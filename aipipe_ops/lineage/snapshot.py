@@ -30,7 +30,7 @@ class SnapshotReport:
     seconds: float
     rows: dict[str, int]
     calls: dict[str, int]
-    dialects: list[str]
+    orchestrators: list[str]
     totals: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -85,7 +85,7 @@ def snapshot(workspace: Workspace, uri: str, *, full: bool = False, replace: boo
             )
         totals = {table: workspace.count(table) for table in ("runs", "steps", "artifacts", "events")}
         return SnapshotReport(source=source.display_uri, full=result.full, seconds=time.perf_counter() - started,
-                              rows=result.rows, calls=result.calls, dialects=result.dialects, totals=totals,
-                              notes=result.notes)
+                              rows=result.rows, calls=result.calls, orchestrators=result.orchestrators,
+                              totals=totals, notes=result.notes)
     finally:
         source.close()

@@ -24,6 +24,7 @@ from aipipe_ops.atomic import write_text_atomic
 from aipipe_ops.errors import ConfigError, SourceError
 from aipipe_ops.pricing import catalog_skus as skus
 from aipipe_ops.pricing.price_book import PriceBook
+from aipipe_ops.pricing.price_book_scope import PRICE_BOOK_REGIONS
 
 API_KEY_ENV = "AIPIPE_CATALOG_API_KEY"
 
@@ -153,7 +154,7 @@ def coverage_gaps(book: PriceBook, regions: Iterable[str]) -> list[str]:
 
 
 def refresh_price_book(client, target: Path, *, currency: str = "USD",
-                       regions: Iterable[str] = ("us-central1", "us-east5", "europe-west4"),
+                       regions: Iterable[str] = PRICE_BOOK_REGIONS,
                        page_size: int = 5000, now: dt.datetime | None = None) -> RefreshResult:
     regions = list(regions)
     if len(currency) != 3 or not currency.isalpha():

@@ -14,7 +14,7 @@ from aipipe_ops.cli_context import pass_app
 from aipipe_ops.errors import BudgetExceededError, ConfigError
 from aipipe_ops.output import echo, format_option
 
-ESTIMATE_FORMATS = ("table", "json", "csv", "markdown")
+from aipipe_ops.pricing.estimate_formats import FORMATS as ESTIMATE_FORMATS
 KINDS = ("cpu", "ram", "gpu", "tpu", "disk", "cluster_fee", "other")
 DEFAULT_REGIONS = ("us-central1", "us-east5", "europe-west4")
 
@@ -141,7 +141,8 @@ def estimate(app, stack: str | None, plan_file: Path | None, project_dir: Path, 
     autoscaling minimum and maximum, spot versus on-demand. A line that cannot be priced says why."""
     from aipipe_ops.pricing.diff import diff_estimates, render_diff
     from aipipe_ops.pricing.estimate import estimate_resources
-    from aipipe_ops.pricing.estimate_report import budget_check, render_estimate
+    from aipipe_ops.pricing.estimate_formats import render_estimate
+    from aipipe_ops.pricing.estimate_report import budget_check
     from aipipe_ops.pricing.price_book import PriceBook
     from aipipe_ops.pricing.targets import load_plan
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -18,7 +17,6 @@ from aipipe_ops.pricing.estimate import Estimate, StackBudget
 from aipipe_ops.pricing.lines import HOURS_PER_MONTH, CostLine, Totals
 
 NANO = Decimal("0.000000001")
-FORMATS = ("table", "json", "csv", "markdown")
 JSON_VERSION = "1"
 
 
@@ -238,17 +236,3 @@ def summary_lines(estimate: Estimate, budget: Decimal | None = None) -> list[str
     if free:
         out.append(f"{free} more resources cost nothing themselves (IAM, networks, Kubernetes objects, providers).")
     return out
-
-
-def render_estimate(estimate: Estimate, fmt: str, budget: Decimal | None = None) -> str:
-    if fmt == "json":
-        return json.dumps(estimate_json(estimate, budget), indent=2)
-    if fmt == "csv":
-        return estimate_csv(estimate)
-    if fmt == "markdown":
-        from aipipe_ops.pricing.markdown import estimate_markdown
-
-        return estimate_markdown(estimate, budget)
-    if fmt == "table":
-        return estimate_table(estimate, budget)
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

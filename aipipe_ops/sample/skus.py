@@ -1,15 +1,22 @@
-"""The SKUs the sample fleet bills, with the list prices of reference/prices.md (us-central1, USD).
+"""The SKUs the sample fleet bills, at the list prices of aipipe's shipped price book (us-central1, USD).
 
 Prices are integers in USD nano-units per pricing unit, so every cost is computed exactly and rounded once.
-`source` says where the id, description and price come from; ids marked "placeholder" were not found in a
-citable source (TPU v5e, pd-balanced, inter-zone egress, zonal cluster fee, commitments, tax) and are derived
-from the description, in the same XXXX-XXXX-XXXX shape, so that they are stable from run to run.
+A SKU the shipped price book holds takes its unit price from there (by SKU id, or by description where the
+sample's id is a placeholder), never restated here; the few the book does not hold (inter-zone egress,
+commitments, tax) carry their price and its source below. `source` says where the id, description and price
+come from; ids marked "placeholder" were not found in a citable source (TPU v5e, pd-balanced, inter-zone
+egress, zonal cluster fee, commitments, tax) and are derived from the description, in the same
+XXXX-XXXX-XXXX shape, so that they are stable from run to run.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
+
+from aipipe_ops.pricing.price_book import SHIPPED_PRICE_BOOK, PriceBook, SkuPrice
 
 COMPUTE_ENGINE = ("6F81-5844-456A", "Compute Engine")
 KUBERNETES_ENGINE = ("CCD8-9BF1-090E", "Kubernetes Engine")
@@ -91,8 +98,43 @@ class Sku:
         return DIVISOR[self.resource]
 
 
-def _sku(key, service, description, resource, price, sku_id=None, source="") -> Sku:
-    nanos = round(price * 1_000_000_000)
+# The Catalog usage unit each pricing unit above is priced in.
+CATALOG_UNIT = {"hour": "h", "gibibyte hour": "GiBy.h", "gibibyte month": "GiBy.mo", "gibibyte": "GiBy"}
+
+
+@functools.cache
+def shipped_price_book() -> PriceBook:
+    """The price book shipped with aipipe (never a refreshed one: the sample is the same on every machine)."""
+    return PriceBook.load(SHIPPED_PRICE_BOOK)
+
+
+def _booked_price(sku_id: str | None, description: str, resource: str) -> SkuPrice:
+    book = shipped_price_book()
+    price = (book.price(sku_id) if sku_id else None) or book.price_described(description)
+    if price is None:
+        raise LookupError(f"the shipped price book has no SKU {sku_id or ''} {description!r} for the sample fleet")
+    wanted = CATALOG_UNIT[PRICING_UNIT[resource]]
+    if price.usage_unit != wanted or price.currency != "USD":
+        raise LookupError(f"the shipped price book prices {description!r} per {price.usage_unit} in "
+                          f"{price.currency}; the sample bills it per {wanted} in USD")
+    return price
+
+
+def _nanos(price: Decimal, what: str) -> int:
+    nanos = price * 1_000_000_000
+    if nanos != nanos.to_integral_value():
+        raise ValueError(f"{what}: {price} USD is not a whole number of nanos")
+    return int(nanos)
+
+
+def _sku(key, service, description, resource, price=None, sku_id=None, source="") -> Sku:
+    """A SKU priced from the shipped price book, or at `price` (USD) when the book does not hold it."""
+    if price is None:
+        booked = _booked_price(sku_id, description, resource)
+        nanos = _nanos(booked.unit_price, description)
+        source = f"price: shipped price book, SKU {booked.sku_id} ({booked.source_date}); {source}".rstrip("; ")
+    else:
+        nanos = round(price * 1_000_000_000)
     return Sku(key, service, description, resource, nanos, sku_id or placeholder_sku_id(description),
                source if sku_id else f"placeholder id; {source}")
 
@@ -100,41 +142,39 @@ def _sku(key, service, description, resource, price, sku_id=None, source="") -> 
 SKUS: dict[str, Sku] = {
     s.key: s
     for s in [
-        _sku("n2_core", COMPUTE_ENGINE, "N2 Instance Core running in Americas", "cpu", 0.031611,
-             "BB77-5FDA-69D9", "prices.md §2, §10"),
-        _sku("n2_ram", COMPUTE_ENGINE, "N2 Instance Ram running in Americas", "ram", 0.004237,
-             "5B01-D157-A097", "prices.md §2, §10"),
-        # Spot G2 core/RAM: the spot block price (0.082536 per 4 vCPU + 16 GiB, prices.md §2) split in the
-        # on-demand core/RAM ratio; with the spot L4 this reproduces g2-standard-8 spot 0.47987 $/h (§3).
-        _sku("g2_spot_core", COMPUTE_ENGINE, "Spot Preemptible G2 Instance Core running in Iowa", "cpu", 0.014051,
-             "59A6-9C49-BDDB", "prices.md §10 (id), price derived from §2"),
-        _sku("g2_spot_ram", COMPUTE_ENGINE, "Spot Preemptible G2 Instance Ram running in Iowa", "ram", 0.001646,
-             "BF80-650A-78E6", "prices.md §10 (id), price derived from §2"),
+        _sku("n2_core", COMPUTE_ENGINE, "N2 Instance Core running in Americas", "cpu",
+             sku_id="BB77-5FDA-69D9", source="id prices.md §10"),
+        _sku("n2_ram", COMPUTE_ENGINE, "N2 Instance Ram running in Americas", "ram",
+             sku_id="5B01-D157-A097", source="id prices.md §10"),
+        # Spot G2 core/RAM: the book splits the spot block price (0.082536 per 4 vCPU + 16 GiB, prices.md §2)
+        # in the on-demand core/RAM ratio; with the spot L4 this reproduces g2-standard-8 spot 0.47987 $/h (§3).
+        _sku("g2_spot_core", COMPUTE_ENGINE, "Spot Preemptible G2 Instance Core running in Iowa", "cpu",
+             sku_id="59A6-9C49-BDDB", source="id prices.md §10"),
+        _sku("g2_spot_ram", COMPUTE_ENGINE, "Spot Preemptible G2 Instance Ram running in Iowa", "ram",
+             sku_id="BF80-650A-78E6", source="id prices.md §10"),
         _sku("l4_spot", COMPUTE_ENGINE, "Nvidia L4 GPU attached to Spot Preemptible VMs running in Iowa", "gpu",
-             0.3148, "AEC2-3D5C-61BF", "prices.md §4, §10"),
-        _sku("a2_core", COMPUTE_ENGINE, "A2 Instance Core running in Americas", "cpu", 0.031611,
-             "2922-40C5-B19F", "prices.md §2, §10"),
-        _sku("a2_ram", COMPUTE_ENGINE, "A2 Instance Ram running in Americas", "ram", 0.004237,
-             "2390-DCAF-DA38", "prices.md §2, §10"),
-        _sku("a100", COMPUTE_ENGINE, "Nvidia Tesla A100 GPU running in Americas", "gpu", 2.933908,
-             "039F-D0DA-4055", "prices.md §4, §10"),
-        _sku("tpu_v5e", COMPUTE_ENGINE, "TpuV5e chip running in Americas", "tpu", 1.20, None,
-             "price prices.md §5 (v5e us-central1 per chip-hour)"),
-        _sku("pd_balanced", COMPUTE_ENGINE, "Balanced PD Capacity", "disk", 0.10, None, "price prices.md §6"),
+             sku_id="AEC2-3D5C-61BF", source="id prices.md §10"),
+        _sku("a2_core", COMPUTE_ENGINE, "A2 Instance Core running in Americas", "cpu",
+             sku_id="2922-40C5-B19F", source="id prices.md §10"),
+        _sku("a2_ram", COMPUTE_ENGINE, "A2 Instance Ram running in Americas", "ram",
+             sku_id="2390-DCAF-DA38", source="id prices.md §10"),
+        _sku("a100", COMPUTE_ENGINE, "Nvidia Tesla A100 GPU running in Americas", "gpu",
+             sku_id="039F-D0DA-4055", source="id prices.md §10"),
+        _sku("tpu_v5e", COMPUTE_ENGINE, "TpuV5e chip running in Americas", "tpu"),
+        _sku("pd_balanced", COMPUTE_ENGINE, "Balanced PD Capacity", "disk"),
         _sku("inter_zone_egress", COMPUTE_ENGINE, "Network Inter Zone Egress", "network", 0.01, None,
-             "price prices.md §8 (inter-zone 0.01 $/GiB, unverified there)"),
-        _sku("regional_cluster", KUBERNETES_ENGINE, "Regional Kubernetes Clusters", "cluster_fee", 0.10,
-             "B561-BFBD-1264", "prices.md §7"),
-        _sku("zonal_cluster", KUBERNETES_ENGINE, "Zonal Kubernetes Clusters", "cluster_fee", 0.10, None,
-             "price prices.md §7"),
+             "price prices.md §8 (inter-zone 0.01 $/GiB, unverified there; not in the price book)"),
+        _sku("regional_cluster", KUBERNETES_ENGINE, "Regional Kubernetes Clusters", "cluster_fee",
+             sku_id="B561-BFBD-1264", source="id prices.md §7"),
+        _sku("zonal_cluster", KUBERNETES_ENGINE, "Zonal Kubernetes Clusters", "cluster_fee"),
         _sku("cud_a2_core", COMPUTE_ENGINE, "Commitment v1: A2 Cpu in Americas for 1 Year", "commitment_cpu",
-             0.019915, None, "1-year price of N1/N2/A2 cores, prices.md §2"),
+             0.019915, None, "1-year price of N1/N2/A2 cores, prices.md §2 (not in the price book)"),
         _sku("cud_a2_ram", COMPUTE_ENGINE, "Commitment v1: A2 Ram in Americas for 1 Year", "commitment_ram",
-             0.002669, None, "1-year price of N1/N2/A2 RAM, prices.md §2"),
+             0.002669, None, "1-year price of N1/N2/A2 RAM, prices.md §2 (not in the price book)"),
         _sku("cud_a100", COMPUTE_ENGINE, "Commitment v1: Nvidia Tesla A100 GPU in Americas for 1 Year",
              "commitment_gpu", 1.848365, None,
-             "a2-highgpu-1g 1-year 2.31421 $/h (prices.md §3) minus its 1-year host cores and RAM"),
+             "a2-highgpu-1g 1-year 2.31421 $/h (prices.md §3) minus its 1-year host cores and RAM "
+             "(not in the price book)"),
         _sku("tax", INVOICE, "Tax", "tax", 0.0, "", "shape assumed"),
     ]
 }
-

@@ -23,9 +23,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
+from aipipe_ops.gcp.accelerators import accelerator_machine_type
+from aipipe_ops.gcp.tpus import tpu_machine_type
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.priced.inputs import UNKNOWN_SENTINELS, is_secret
-from stacks import accelerators
 from stacks.labels import COST_CENTER_LABEL, STACK_LABEL, TEAM_LABEL, label_value
 
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -128,9 +129,9 @@ def accelerator_of(resource: PlannedResource) -> str | None:
     """'GPU' / 'TPU' for a node pool whose VMs carry accelerators, else None."""
     machine = value_at(resource.inputs, "nodeConfig.machineType")
     if isinstance(machine, str) and not unknown(machine):
-        if machine in accelerators.TPU_MACHINE_TYPES or machine.startswith(("ct", "tpu")):
+        if tpu_machine_type(machine):
             return "TPU"
-        if accelerators.accelerator_machine_type(machine):
+        if accelerator_machine_type(machine):
             return "GPU"
     if value_at(resource.inputs, "nodeConfig.guestAccelerators"):
         return "GPU"

@@ -34,8 +34,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from aipipe_ops.pricing.plans.common import urn_parts
 from aipipe_ops.pricing.plans.resource import PlannedResource
+from aipipe_ops.pricing.plans.urns import urn_parts
 from stacks.policy import guardrails as g
 
 PACK_NAME = "aipipe-guardrails"

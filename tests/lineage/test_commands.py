@@ -20,7 +20,7 @@ def loaded(builder, store_path, run_cli):
 
 def test_snapshot_prints_what_it_read(loaded):
     _, _, out = loaded
-    assert "full copy, dialects: kfp-v2, tfx" in out
+    assert "full copy, orchestrators: kfp-v2, tfx" in out
     assert "store calls" in out and "steps" in out
 
 
@@ -30,6 +30,7 @@ def test_snapshot_json_and_env_var(loaded, run_cli, store_path, monkeypatch):
     assert code == 0, err
     report = json.loads(out)
     assert report["full"] is False and report["totals"]["runs"] == 3 and report["store_calls"] > 0
+    assert report["orchestrators"] == ["kfp-v2", "tfx"]
 
 
 def test_upstream_formats(loaded, run_cli):

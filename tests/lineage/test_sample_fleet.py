@@ -32,7 +32,7 @@ def fleet(tmp_path_factory):
 
 def test_runs(fleet):
     ws, truth, report = fleet
-    assert set(report.dialects) == {"kfp-v2", "tfx"}
+    assert set(report.orchestrators) == {"kfp-v2", "tfx"}
     runs = {r[0]: r[1:] for r in ws.con.execute(
         "SELECT run_id, pipeline, orchestrator, state, namespace, workflow FROM runs").fetchall()}
     assert set(runs) == set(truth["runs"])

@@ -106,12 +106,12 @@ def test_a_failed_snapshot_leaves_the_workspace_unchanged(builder, store_path, s
     kfp_v2_cached_rerun(builder)
     snap(store_path)
     before = {t: _count(workspace, t) for t in ("runs", "steps", "artifacts", "events", "loads")}
-    from aipipe_ops.lineage.dialects import common
+    from aipipe_ops.lineage.orchestrators import derivations
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(common, "finish_runs", boom)
+    monkeypatch.setattr(derivations, "finish_runs", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         snap(store_path, full=True)
     assert {t: _count(workspace, t) for t in before} == before

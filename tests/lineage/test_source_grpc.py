@@ -30,7 +30,7 @@ def test_grpc_snapshot_equals_the_sqlite_snapshot(served_store, store_path, snap
 
     before = sha256(store_path)
     report = snap(f"grpc://127.0.0.1:{served_store.port}", batch_size=7)
-    assert report.dialects == ["kfp-v2", "tfx"]
+    assert report.orchestrators == ["kfp-v2", "tfx"]
     assert served_store.calls and all(name.startswith("Get") for name in served_store.calls)
     assert report.store_calls == len(served_store.calls) - 1   # minus the connectivity probe
     with Workspace.open(tmp_path / "direct.duckdb") as direct:

@@ -11,7 +11,7 @@ import os
 import pytest
 from pricing_paths import GOLDEN_DIR
 
-from aipipe_ops.pricing.estimate_report import render_estimate
+from aipipe_ops.pricing.estimate_formats import render_estimate
 
 CASES = [("dev", "table", "dev.txt"), ("prod", "table", "prod.txt"), ("h100", "table", "h100.txt"),
          ("prod", "markdown", "prod.md"), ("dev", "json", "dev.json")]

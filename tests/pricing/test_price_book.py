@@ -1,27 +1,73 @@
-"""The price book: the shipped snapshot is what snapshot.py builds, every SKU has a source and a date, the
-Catalog JSON is read exactly (units + nanos, tiers, timelines, base-unit conversion), and the prices add up to
-the published machine prices of the fact sheet ([CN] pricing.yml 2026-07-30, reference/prices.md s3)."""
+"""The price book: the shipped book is what tools/build_price_book.py builds from its facts, every SKU has a
+source and a date, the Catalog JSON is read exactly (units + nanos, tiers, timelines, base-unit conversion), and
+the prices add up to the published machine prices of the fact sheet ([CN] pricing.yml 2026-07-30,
+reference/prices.md s3)."""
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import json
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from aipipe_ops.errors import InputError
 from aipipe_ops.pricing import catalog_skus as skus
-from aipipe_ops.pricing import snapshot
 from aipipe_ops.pricing.price_book import SHIPPED_PRICE_BOOK, SHIPPED_SOURCES, AmbiguousSkuError, PriceBook, money
+from aipipe_ops.pricing.price_book_scope import PRICE_BOOK_REGIONS
 
 REGIONS = ("us-central1", "us-east5", "europe-west4")
 D = Decimal
 
 
-def test_shipped_files_are_what_the_snapshot_module_builds():
-    book_text, sources_text = snapshot.render()
-    assert SHIPPED_PRICE_BOOK.read_text() == book_text, "run `python -m aipipe_ops.pricing.snapshot`"
-    assert SHIPPED_SOURCES.read_text() == sources_text
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def _build_price_book_tool():
+    """tools/ is not a package (nothing installed imports it): load the tool from its file."""
+    if "build_price_book" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("build_price_book", TOOLS / "build_price_book.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["build_price_book"]
+
+
+def test_shipped_files_are_what_the_tool_builds_from_the_facts(tmp_path):
+    done = subprocess.run([sys.executable, str(TOOLS / "build_price_book.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "(149 SKUs)" in done.stdout
+    fix = "run `python tools/build_price_book.py`"
+    assert (tmp_path / SHIPPED_PRICE_BOOK.name).read_bytes() == SHIPPED_PRICE_BOOK.read_bytes(), fix
+    assert (tmp_path / SHIPPED_SOURCES.name).read_bytes() == SHIPPED_SOURCES.read_bytes(), fix
+
+
+def test_every_fact_names_known_sources_and_a_derivation():
+    tool = _build_price_book_tool()
+    sources = tool.read_sources()
+    with tool.FACTS_CSV.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(tool.read_facts(sources=sources)) == 149
+    for row in rows:
+        assert set(row["source"].split("+")) <= set(sources), row["sku_id"]
+        assert "prices.md" in row["derivation"], row["sku_id"]
+
+
+def test_a_bad_fact_is_refused_with_its_line(tmp_path):
+    tool = _build_price_book_tool()
+    lines = tool.FACTS_CSV.read_text().splitlines(keepends=True)
+    bad = tmp_path / "facts.csv"
+    bad.write_text(lines[0] + lines[1].replace(",CN,", ",NOPE,", 1))
+    with pytest.raises(ValueError, match=r"facts.csv:2: source keys \['NOPE'\]"):
+        tool.read_facts(bad)
+    bad.write_text(lines[0] + lines[1] + lines[1])
+    with pytest.raises(ValueError, match="duplicate SKU ids"):
+        tool.read_facts(bad)
 
 
 def test_every_sku_has_a_public_source_a_date_and_a_derivation(book):
@@ -34,14 +80,15 @@ def test_every_sku_has_a_public_source_a_date_and_a_derivation(book):
         assert entry.get("placeholderId", False) == sku_id.startswith("AIPIPE-")
 
 
-def test_the_snapshot_is_catalog_json(book):
+def test_the_shipped_book_is_catalog_json(book):
     data = json.loads(SHIPPED_PRICE_BOOK.read_text())
     sku = data["services"][0]["skus"][0]
     assert set(sku) >= {"name", "skuId", "description", "category", "serviceRegions", "pricingInfo", "geoTaxonomy"}
     expression = sku["pricingInfo"][0]["pricingExpression"]
     assert set(expression) >= {"usageUnit", "tieredRates", "baseUnit", "baseUnitConversionFactor"}
     assert sku["name"] == f"services/{data['services'][0]['serviceId']}/skus/{sku['skuId']}"
-    assert book.currency == "USD" and book.header["date"] == snapshot.SNAPSHOT_DATE
+    assert book.currency == "USD" and book.header["date"] == _build_price_book_tool().BOOK_DATE
+    assert book.header["regions"] == list(PRICE_BOOK_REGIONS)  # what a refresh fetches by default
 
 
 @pytest.mark.parametrize("purchase", skus.PURCHASE_OPTIONS)
@@ -85,7 +132,7 @@ def _machine(book, region, purchase, family, vcpus, gib, gpu=None, gpus=0, lssd_
 
 
 # Published all-in machine prices, $/h, from reference/prices.md section 3 ([CN] pricing.yml, 2026-07-30),
-# rounded there to 5 decimals. Most rows were not used to build the snapshot: they are an independent check.
+# rounded there to 5 decimals. Most rows were not used to build the shipped book: they are an independent check.
 MACHINES = [
     ("us-central1", "on-demand", "N1", 4, 15, None, 0, 0, "0.19000"),
     ("europe-west4", "spot", "N1", 8, 30, None, 0, 0, "0.24306"),
@@ -228,7 +275,7 @@ def test_missing_and_malformed_books_name_the_file(tmp_path):
 def test_price_book_resolution_order(tmp_path, monkeypatch):
     from aipipe_ops.pricing.price_book import resolve_price_book_path
 
-    assert resolve_price_book_path(None) == SHIPPED_PRICE_BOOK  # fresh workspace dir: the snapshot
+    assert resolve_price_book_path(None) == SHIPPED_PRICE_BOOK  # fresh workspace dir: the shipped book
     refreshed = tmp_path / "price_book.json"  # beside $AIPIPE_WORKSPACE (conftest puts it in tmp_path)
     refreshed.write_text("{}")
     assert resolve_price_book_path(None) == refreshed

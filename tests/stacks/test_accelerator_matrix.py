@@ -7,8 +7,8 @@ import pytest
 from stack_helpers import BASE_CONFIG, PROJECT_DIR, raw_config
 
 from aipipe_ops.errors import ConfigError
+from aipipe_ops.gcp import accelerators, tpus
 from aipipe_ops.pricing.plans import run_stack
-from stacks import accelerators
 from stacks.config import load_config
 
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -73,9 +73,9 @@ def test_valid_gpu_pool_gets_family_count_taint_driver_and_scales_from_zero(matr
 def test_valid_tpu_pool_gets_topology_node_count_zone_and_taint(matrix_run, pool):
     inputs = matrix_run.resource(NODE_POOL, pool["name"]).inputs
     multi_host, vms = EXPECTED_TPU[pool["name"]]
-    machine = accelerators.TPU_MACHINE_TYPES[pool["machineType"]]
+    machine = tpus.TPU_MACHINE_TYPES[pool["machineType"]]
     # chips, VMs and topology agree: every VM of the slice holds chips_per_vm chips
-    assert vms * machine.chips_per_vm == accelerators.topology_chips(pool["topology"])
+    assert vms * machine.chips_per_vm == tpus.topology_chips(pool["topology"])
     assert inputs["nodeConfig"]["machineType"] == pool["machineType"]
     assert inputs["nodeLocations"] == [pool["zone"]]
     assert pool["zone"] in machine.zones
@@ -202,9 +202,9 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_every_listed_topology_forms_whole_vms():
-    for machine in accelerators.TPU_MACHINE_TYPES.values():
+    for machine in tpus.TPU_MACHINE_TYPES.values():
         for topology in machine.single_host_topologies:
-            assert accelerators.topology_chips(topology) == machine.chips_per_vm, (machine.machine_type, topology)
+            assert tpus.topology_chips(topology) == machine.chips_per_vm, (machine.machine_type, topology)
         for topology in machine.multi_host_topologies:
-            chips = accelerators.topology_chips(topology)
+            chips = tpus.topology_chips(topology)
             assert chips % machine.chips_per_vm == 0 and chips > machine.chips_per_vm, (machine.machine_type, topology)

@@ -9,7 +9,7 @@ from stack_helpers import BASE_CONFIG, PROJECT_DIR
 
 from aipipe_ops.errors import ConfigError, InputError
 from aipipe_ops.pricing.plans import PlannedResource, evaluate_stack, run_stack
-from aipipe_ops.pricing.plans.common import normalise
+from aipipe_ops.pricing.plans.normalised_inputs import normalise
 from aipipe_ops.pricing.plans.resource import STACK_TYPE, make_urn, qualified_type
 
 

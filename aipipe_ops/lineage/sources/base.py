@@ -20,7 +20,7 @@ class CopyResult:
     watermark: dict[str, Any]                               # handed back on the next snapshot of the same source
     rows: dict[str, int] = field(default_factory=dict)      # rows copied (new or changed) per table
     calls: dict[str, int] = field(default_factory=dict)     # store calls per method
-    dialects: list[str] = field(default_factory=list)
+    orchestrators: list[str] = field(default_factory=list)  # detected, by name (the values of steps.dialect)
     full: bool = True                                       # False when only new or changed rows were read
     changed: bool = True                                    # False when the store had nothing new: no re-derivation
     notes: list[str] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """The MLMD source: sqlite://, mysql://, grpc:// and grpcs:// stores, read through ml-metadata, read-only.
 
 What one snapshot reads (every call counted; N = executions + artifacts):
-- the three type lists (3 calls) and, per context type a present dialect uses, every context of it (1 call each);
+- the three type lists (3 calls) and, per context type a present orchestrator uses, every context of it (1 call each);
 - ids: the highest execution and artifact id (2 calls); then executions, artifacts and their events by id
   batches of `batch_size` (about N / batch_size calls each);
 - on a re-run: only ids above the last high-water mark, plus nodes updated since the last snapshot (listed newest
@@ -20,8 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from aipipe_ops.lineage import kinds
-from aipipe_ops.lineage.dialects import StoreTypes, detect
-from aipipe_ops.lineage.dialects import common
+from aipipe_ops.lineage.orchestrators import StoreTypes, derivations, detect_orchestrators
 from aipipe_ops.lineage.sources import mlmd_connection
 from aipipe_ops.lineage.sources.base import CopyResult
 from aipipe_ops.lineage.sources.mlmd_reader import MlmdReader
@@ -78,10 +77,10 @@ class MlmdSource:
         con.execute("INSERT INTO mlmd_types SELECT * FROM _types")
         con.unregister("_types")
         store_types = self._store_types(types)
-        dialects = detect(store_types)
+        orchestrators = detect_orchestrators(store_types)
 
         contexts_before = self._contexts_digest(con)
-        self._copy_contexts(con, reader, dialects, store_types, rows)
+        self._copy_contexts(con, reader, orchestrators, store_types, rows)
 
         rows["executions"], executions_ms = self._copy_executions(con, reader, exec_ids, progress)
         rows["artifacts"], artifacts_ms = self._copy_artifacts(con, reader, art_ids, types, progress)
@@ -96,25 +95,25 @@ class MlmdSource:
                 and self._contexts_digest(con) == contexts_before):
             # Nothing new: everything derived from the store is still right.
             return CopyResult(watermark=watermark, rows=rows, calls=dict(reader.calls),
-                              dialects=[d.name for d in dialects], full=False, notes=notes, changed=False)
+                              orchestrators=[o.name for o in orchestrators], full=False, notes=notes, changed=False)
 
         task = progress.add_task("deriving runs and steps", total=None)
-        common.assign_dialects(con, dialects)
-        for dialect in dialects:
-            dialect.derive_steps(con)
-        if self._read_memberships(con, reader, dialects, rows):
-            for dialect in dialects:
-                if dialect.runs_from_associations:
-                    dialect.derive_steps(con)
+        derivations.assign_orchestrators(con, orchestrators)
+        for orchestrator in orchestrators:
+            orchestrator.derive_steps(con)
+        if self._read_memberships(con, reader, orchestrators, rows):
+            for orchestrator in orchestrators:
+                if orchestrator.runs_from_associations:
+                    orchestrator.derive_steps(con)
         con.execute("DELETE FROM runs WHERE source = ?", [self.display_uri])
-        for dialect in dialects:
-            dialect.derive_runs(con, self.display_uri)
-        common.resolve_cache_origins(con)
-        common.classify_events(con)
-        common.finish_runs(con, dialects, self.display_uri)
+        for orchestrator in orchestrators:
+            orchestrator.derive_runs(con, self.display_uri)
+        derivations.resolve_cache_origins(con)
+        derivations.classify_events(con)
+        derivations.finish_runs(con, orchestrators, self.display_uri)
         progress.update(task, completed=1, total=1)
         return CopyResult(watermark=watermark, rows=rows, calls=dict(reader.calls),
-                          dialects=[d.name for d in dialects], full=full, notes=notes)
+                          orchestrators=[o.name for o in orchestrators], full=full, notes=notes)
 
     # -- pieces -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -130,8 +129,8 @@ class MlmdSource:
         return StoreTypes(frozenset(by_kind["execution"]), frozenset(by_kind["artifact"]),
                           frozenset(by_kind["context"]))
 
-    def _copy_contexts(self, con, reader: MlmdReader, dialects, store_types: StoreTypes, rows) -> None:
-        wanted = [t for d in dialects for t in d.context_types if t in store_types.contexts]
+    def _copy_contexts(self, con, reader: MlmdReader, orchestrators, store_types: StoreTypes, rows) -> None:
+        wanted = [t for o in orchestrators for t in o.context_types if t in store_types.contexts]
         wanted = list(dict.fromkeys(wanted))
         count = 0
         for type_name in wanted:
@@ -144,8 +143,8 @@ class MlmdSource:
             con.unregister("_ctx")
         rows["contexts"] = count
         # Parent links (pipeline -> run): only for pipelines when some run does not know its pipeline yet.
-        run_types = [t for d in dialects for t in d.run_context_types]
-        pipeline_types = [t for d in dialects for t in d.pipeline_context_types]
+        run_types = [t for o in orchestrators for t in o.run_context_types]
+        pipeline_types = [t for o in orchestrators for t in o.pipeline_context_types]
         if not run_types or not pipeline_types:
             return
         orphans = con.execute(f"""
@@ -259,7 +258,7 @@ class MlmdSource:
             WHERE events.execution_id = e.execution_id AND events.artifact_id = e.artifact_id
               AND events.event_type = e.event_type
         """)
-        # Direction is settled once steps know their states (common.classify_events); 'unknown' until then.
+        # Direction is settled once steps know their states (derivations.classify_events); 'unknown' until then.
         con.execute(f"""
             INSERT INTO events (execution_id, artifact_id, direction, role, event_type, created_at)
             SELECT DISTINCT ON (execution_id, artifact_id, event_type)
@@ -270,19 +269,19 @@ class MlmdSource:
         con.execute("DROP TABLE _e")
         return int(count)
 
-    def _read_memberships(self, con, reader: MlmdReader, dialects, rows) -> bool:
+    def _read_memberships(self, con, reader: MlmdReader, orchestrators, rows) -> bool:
         """Read Associations for executions whose run (or node) no property names. True when any were read.
 
         Either one call per such execution (GetContextsByExecution) or one per context of the types still
         needed (GetExecutionsByContext), whichever is fewer: a re-run with a few new executions asks about
         those; a first snapshot lists a handful of node contexts instead of asking about thousands of steps.
         """
-        needing = [d for d in dialects if d.runs_from_associations]
+        needing = [o for o in orchestrators if o.runs_from_associations]
         if not needing:
             return False
         wanted_runs, wanted_nodes, unresolved = set(), set(), []
-        for dialect in needing:
-            node_types = list(dialect.node_context_types)
+        for orchestrator in needing:
+            node_types = list(orchestrator.node_context_types)
             node_check = "FALSE"
             if node_types:
                 node_check = f"""NOT EXISTS (SELECT 1 FROM mlmd_associations a JOIN mlmd_contexts c USING (context_id)
@@ -294,9 +293,9 @@ class MlmdSource:
                 WHERE s.dialect = ? AND (s.run_id IS NULL OR {node_check})
                   AND s.execution_id NOT IN (SELECT execution_id FROM mlmd_context_lookups)
                 ORDER BY s.execution_id
-            """, [dialect.name]).fetchall()
+            """, [orchestrator.name]).fetchall()
             if any(r[1] for r in found):
-                wanted_runs.update(dialect.run_context_types)
+                wanted_runs.update(orchestrator.run_context_types)
             if any(r[2] for r in found):
                 wanted_nodes.update(node_types)
             unresolved.extend(r[0] for r in found)

@@ -64,6 +64,10 @@ def parse_store_uri(text: str) -> StoreUri:
     if scheme == "sqlite":
         # sqlite:///abs/path: empty host, path is absolute. sqlite://rel/path is a common slip: read it as relative.
         path = unquote((parts.netloc + parts.path) if parts.netloc else parts.path)
+        if parts.netloc and not Path(path).exists():
+            # Name what the user typed, not the absolute URI of a relative reading they never meant.
+            raise ConfigError(f"--mlmd {text}: no store at {path} (two slashes read the rest as relative to this "
+                              f"folder); for the absolute path /{path} write sqlite:///{path}")
         return StoreUri("sqlite", path=path) if path else _missing_path(text)
     if parts.password is not None:
         raise ConfigError(

@@ -25,8 +25,8 @@ from typing import Any, Mapping
 import yaml
 
 from aipipe_ops.errors import ConfigError, InputError
-from aipipe_ops.pricing.plans.common import SECRET, normalise
 from aipipe_ops.pricing.plans.mock_cloud import PlausibleCloud
+from aipipe_ops.pricing.plans.normalised_inputs import SECRET, normalise
 from aipipe_ops.pricing.plans.resource import STACK_TYPE, PlannedResource, make_urn
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aipipe_ops.errors import InputError
-from aipipe_ops.pricing.plans.common import stack_and_project
 from aipipe_ops.pricing.plans.preview_json import is_preview, read_preview
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.plans.stack_export import is_stack_export, read_stack_export
+from aipipe_ops.pricing.plans.urns import stack_and_project
 
 
 @dataclass(frozen=True)

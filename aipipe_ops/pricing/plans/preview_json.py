@@ -13,8 +13,8 @@ Not supported: the streaming form (PULUMI_ENABLE_STREAMING_JSON_PREVIEW, one eng
 from __future__ import annotations
 
 from aipipe_ops.errors import InputError
-from aipipe_ops.pricing.plans.common import planned
 from aipipe_ops.pricing.plans.resource import PlannedResource
+from aipipe_ops.pricing.plans.resource_state import planned
 
 LEAVES_NOTHING = {"delete", "delete-replaced", "discard", "discard-replaced", "read", "read-replacement",
                   "read-discard", "remove-pending-replace"}

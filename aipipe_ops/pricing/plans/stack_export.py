@@ -9,8 +9,8 @@ Secrets, as ciphertext or with --show-secrets as plaintext, read as "[secret]".
 from __future__ import annotations
 
 from aipipe_ops.errors import InputError
-from aipipe_ops.pricing.plans.common import planned
 from aipipe_ops.pricing.plans.resource import PlannedResource
+from aipipe_ops.pricing.plans.resource_state import planned
 
 SUPPORTED_VERSIONS = (3,)
 

@@ -1,5 +1,5 @@
 """Priced things, found by a registry: a resource type maps to the module that prices it; a node pool's
-VMs are priced component by component (POOL_COMPONENTS), one module per priced thing, each listing its
+VMs are priced component by component (pool_components.py), one module per priced thing, each listing its
 limitations beside its code. Resources that cost nothing, or only with usage, are listed with the reason,
 so every planned resource is accounted for and none is silently $0.
 
@@ -11,19 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from aipipe_ops.pricing.priced import (
-    boot_disk,
-    cluster,
-    gpu,
-    local_ssd,
-    node_pool_instance,
-    persistent_volume,
-    tpu_slice,
-)
+from aipipe_ops.pricing.priced import cluster, persistent_volume
 from aipipe_ops.pricing.priced.node_pool import price_node_pool
-
-# What a node pool's VMs are billed for, in line order.
-POOL_COMPONENTS = (node_pool_instance, gpu, tpu_slice, local_ssd, boot_disk)
 
 PRICED_TYPES: dict[str, Callable] = {
     "gcp:container/cluster:Cluster": cluster.price_cluster,

@@ -19,7 +19,7 @@ from aipipe_ops.pricing.catalog_skus import disk_selector
 from aipipe_ops.pricing.lines import MONTHLY, CostLine
 from aipipe_ops.pricing.priced.context import PricingContext
 from aipipe_ops.pricing.priced.inputs import get, number
-from aipipe_ops.pricing.priced.node_pool import NodePoolSpec
+from aipipe_ops.pricing.priced.pool_spec import NodePoolSpec
 
 DEFAULT_SIZE_GB = Decimal(100)
 DEFAULT_TYPE = "pd-balanced"

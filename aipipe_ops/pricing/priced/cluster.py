@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from aipipe_ops.pricing.lines import ResourceNote
 from aipipe_ops.pricing.plans.resource import PlannedResource
-from aipipe_ops.pricing.priced import cluster_fee
+from aipipe_ops.pricing.priced.cluster_fee import cluster_mode
+from aipipe_ops.pricing.priced.cluster_fee import lines as fee_lines
 from aipipe_ops.pricing.priced.context import PricingContext
 from aipipe_ops.pricing.priced.inputs import flag, get
 from aipipe_ops.pricing.priced.node_pool import price_node_pool
@@ -39,8 +40,8 @@ def declared_pools(cluster: PlannedResource) -> list[PlannedResource]:
 
 
 def price_cluster(cluster: PlannedResource, ctx: PricingContext) -> list:
-    result: list = list(cluster_fee.lines(cluster, ctx))
-    if cluster_fee.cluster_mode(cluster) == "autopilot":
+    result: list = list(fee_lines(cluster, ctx))
+    if cluster_mode(cluster) == "autopilot":
         result.append(ResourceNote(resource=cluster.name, resource_type=cluster.type, urn=cluster.urn,
                                    status="usage-based", reason="Autopilot Pods are billed on their CPU, memory "
                                    "and storage requests, which a plan does not hold: not estimated"))

@@ -22,11 +22,12 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from aipipe_ops.gcp.regions import is_zone
 from aipipe_ops.pricing.catalog_skus import cluster_fee_selector
 from aipipe_ops.pricing.lines import HOURS_PER_MONTH, CostLine
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.priced.context import PricingContext
-from aipipe_ops.pricing.priced.inputs import flag, get, is_zone
+from aipipe_ops.pricing.priced.inputs import flag, get
 
 FREE_TIER_HOURS = Decimal(744)
 FREE_TIER_MODES = ("zonal", "autopilot")

@@ -3,16 +3,14 @@ cluster), the options of the estimate, and one way to turn "this many units of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 
 from aipipe_ops.pricing.catalog_skus import ON_DEMAND, SPOT, SkuSelector
 from aipipe_ops.pricing.lines import HOURLY, CostLine
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.price_book import PriceBook
-from aipipe_ops.pricing.stack_facts import accelerators
 
 CLUSTER_TYPE = "gcp:container/cluster:Cluster"
 
@@ -21,14 +19,9 @@ CLUSTER_TYPE = "gcp:container/cluster:Cluster"
 class PricingContext:
     book: PriceBook
     resources: list[PlannedResource]
+    # The project folder the plan came from. Google Cloud facts (machine types, GPUs, TPUs) no longer come
+    # from it: they ship in aipipe_ops.gcp.
     project_dir: Path | None = None
-    _accelerators: ModuleType | None = field(default=None, repr=False)
-
-    @property
-    def accelerators(self) -> ModuleType:
-        if self._accelerators is None:
-            self._accelerators = accelerators(self.project_dir)
-        return self._accelerators
 
     def clusters(self) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == CLUSTER_TYPE]

@@ -1,6 +1,6 @@
 """GPUs of a node pool's VMs, per GPU-hour: attached ones (N1 + `guest_accelerators`) and the ones an
 accelerator-optimized machine type always carries (G2: L4, A2: A100, A3: H100/H200; counts from
-stacks/accelerators.py).
+aipipe_ops/gcp/accelerators.py).
 
 Counted once: for G2/A2/A3 the GPU count comes from the machine type; a `guest_accelerators` entry of the
 same model (where GKE reads driver and sharing settings) adds nothing. Google bills these GPUs as their own
@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from aipipe_ops.gcp.accelerators import GPU_TYPES, gpu_family_of_machine
 from aipipe_ops.pricing.catalog_skus import GPU_MODELS, gpu_selector
 from aipipe_ops.pricing.lines import CostLine
 from aipipe_ops.pricing.priced.context import PricingContext
 from aipipe_ops.pricing.priced.inputs import get, number
-from aipipe_ops.pricing.priced.node_pool import NodePoolSpec
+from aipipe_ops.pricing.priced.pool_spec import NodePoolSpec
 
 
 def gpus_per_node(spec: NodePoolSpec, ctx: PricingContext) -> list[tuple[str, Decimal, str | None]]:
     """(accelerator type, GPUs per node, note) for each GPU model the pool's VMs carry."""
-    acc = ctx.accelerators
-    carried = acc.gpu_family_of_machine(spec.machine_type)
+    carried = gpu_family_of_machine(spec.machine_type)
     attached: dict[str, Decimal] = {}
     for index, accelerator in enumerate(get(spec.node_config, "guestAccelerators") or []):
         kind = get(accelerator, "type")
@@ -44,7 +44,7 @@ def gpus_per_node(spec: NodePoolSpec, ctx: PricingContext) -> list[tuple[str, De
         result.append((carried.name, bundled, note))
     for kind, count in attached.items():
         note = None
-        gpu = acc.GPU_TYPES.get(kind)
+        gpu = GPU_TYPES.get(kind)
         if gpu is not None and not gpu.fits(spec.machine_type):
             note = f"GKE runs {kind} only on {gpu.family} machine types, not {spec.machine_type}"
         result.append((kind, count, note))

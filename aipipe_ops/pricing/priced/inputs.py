@@ -8,11 +8,10 @@ A priced input that is unknown or secret makes the line unpriced, with the input
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aipipe_ops.pricing.plans.common import SECRET, SECRET_SIG
+from aipipe_ops.pricing.plans.normalised_inputs import SECRET, SECRET_SIG
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # Pulumi's UnknownStringValue
 # The engine's sentinels for unknown booleans, numbers, arrays, assets, archives and objects (pulumi-policy
@@ -75,15 +74,3 @@ def flag(inputs: dict, path: str) -> bool:
     value = get(inputs, path)
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
-
-_ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z0-9]+$")
-
-
-def region_of(location: str) -> str:
-    """us-central1 from us-central1-a (a zone, AI zones such as us-central1-ai1 too) or us-central1."""
-    match = _ZONE.match(location)
-    return match.group(1) if match else location
-
-
-def is_zone(location: str) -> bool:
-    return region_of(location) != location

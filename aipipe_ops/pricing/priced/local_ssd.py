@@ -1,5 +1,5 @@
 """Local SSD of a node pool's VMs, per GiB-month: the Local SSD an A2 Ultra or A3 machine type bundles
-(375 GiB per A100 80GB, 750 GiB per H100; sizes from machine_types.py), or `local_ssd_count` x 375 GiB
+(375 GiB per A100 80GB, 750 GiB per H100; sizes from aipipe_ops/gcp/machine_families.py), or `local_ssd_count` x 375 GiB
 attached to other types. Spot VMs pay the spot Local SSD price.
 
 Line: "Local SSD (<on-demand|spot>, bundled with <machine type>)" or "Local SSD (<on-demand|spot>, <n> x
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from aipipe_ops.gcp.machine_families import machine_shape
 from aipipe_ops.pricing.catalog_skus import LOCAL_SSD
 from aipipe_ops.pricing.lines import MONTHLY, CostLine
-from aipipe_ops.pricing.machine_types import machine_shape
 from aipipe_ops.pricing.priced.context import PricingContext
 from aipipe_ops.pricing.priced.inputs import number
-from aipipe_ops.pricing.priced.node_pool import NodePoolSpec, unreadable_pool_line
+from aipipe_ops.pricing.priced.pool_spec import NodePoolSpec, unreadable_pool_line
 
 LOCAL_SSD_GIB = Decimal(375)
 

@@ -1,7 +1,8 @@
 """GKE node pool (`gcp:container/nodePool:NodePool`, and a cluster's default pool): how many of which VM
 run at the autoscaling minimum and maximum, then one line per priced component of those VMs.
 
-Components, one module each: node_pool_instance (vCPUs + memory), gpu, tpu_slice, local_ssd, boot_disk.
+Components, one module each, listed in pool_components.py: node_pool_instance (vCPUs + memory), gpu, tpu_slice,
+local_ssd, boot_disk; they read the pool as a NodePoolSpec (pool_spec.py).
 
 Node counts, following the GKE API:
 - `autoscaling.totalMinNodeCount` / `totalMaxNodeCount` are pool-wide; `minNodeCount` / `maxNodeCount` are
@@ -19,39 +20,19 @@ and are not estimated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from decimal import Decimal
 
-from aipipe_ops.pricing.catalog_skus import ON_DEMAND, SPOT
+from aipipe_ops.gcp.regions import is_zone, region_of
 from aipipe_ops.pricing.lines import CostLine
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.priced.context import PricingContext
-from aipipe_ops.pricing.priced.inputs import Unknown, flag, get, is_zone, number, region_of
+from aipipe_ops.pricing.priced.inputs import Unknown, flag, get, number
+from aipipe_ops.pricing.priced.pool_components import POOL_COMPONENTS
+from aipipe_ops.pricing.priced.pool_spec import NodePoolSpec, unreadable_pool_line
 
 DEFAULT_MACHINE_TYPE = "e2-medium"  # GKE's default when node_config.machine_type is not set
 REGIONAL_DEFAULT_ZONES = 3
-
-
-@dataclass(frozen=True)
-class NodePoolSpec:
-    resource: PlannedResource
-    machine_type: str
-    region: str | None
-    zones: int
-    nodes_min: int
-    nodes_max: int
-    spot: bool
-    node_config: dict
-    tpu_topology: str | None = None
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def purchase(self) -> str:
-        return SPOT if self.spot else ON_DEMAND
-
-    def times(self, per_node: Decimal) -> tuple[Decimal, Decimal]:
-        """(minimum, maximum) of a per-node quantity across the pool."""
-        return per_node * self.nodes_min, per_node * self.nodes_max
 
 
 def _count(value: Decimal | None, path: str) -> int | None:
@@ -127,8 +108,6 @@ def read_node_pool(resource: PlannedResource, ctx: PricingContext) -> NodePoolSp
 
 
 def pool_lines(spec: NodePoolSpec, ctx: PricingContext) -> list[CostLine]:
-    from aipipe_ops.pricing.priced import POOL_COMPONENTS
-
     lines: list[CostLine] = []
     for component in POOL_COMPONENTS:
         lines += component.lines(spec, ctx)
@@ -139,15 +118,7 @@ def pool_lines(spec: NodePoolSpec, ctx: PricingContext) -> list[CostLine]:
 
 
 def _with_note(line: CostLine, note: str) -> CostLine:
-    from dataclasses import replace
-
     return replace(line, note=note)
-
-
-def unreadable_pool_line(resource: PlannedResource, why: str, component: str = "Node pool VMs") -> CostLine:
-    return CostLine(resource=resource.name, resource_type=resource.type, urn=resource.urn, component=component,
-                    kind="cpu", quantity_min=Decimal(0), quantity_max=Decimal(0), unit="nodes", per="hour",
-                    unpriced_reason=why)
 
 
 def price_node_pool(resource: PlannedResource, ctx: PricingContext) -> list[CostLine]:

@@ -13,11 +13,11 @@ Limitations:
 
 from __future__ import annotations
 
+from aipipe_ops.gcp.machine_families import machine_shape
 from aipipe_ops.pricing.catalog_skus import core_selector, ram_selector
 from aipipe_ops.pricing.lines import CostLine
-from aipipe_ops.pricing.machine_types import machine_shape
 from aipipe_ops.pricing.priced.context import PricingContext
-from aipipe_ops.pricing.priced.node_pool import NodePoolSpec, unreadable_pool_line
+from aipipe_ops.pricing.priced.pool_spec import NodePoolSpec, unreadable_pool_line
 
 
 def lines(spec: NodePoolSpec, ctx: PricingContext) -> list[CostLine]:

@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from aipipe_ops.gcp.regions import region_of
 from aipipe_ops.pricing.catalog_skus import disk_selector
 from aipipe_ops.pricing.lines import MONTHLY, CostLine, ResourceNote
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.priced.context import PricingContext
-from aipipe_ops.pricing.priced.inputs import Unknown, get, region_of
+from aipipe_ops.pricing.priced.inputs import Unknown, get
 
 STORAGE_CLASSES = {None: "pd-balanced", "": "pd-balanced", "standard-rwo": "pd-balanced",
                    "standard": "pd-standard", "premium-rwo": "pd-ssd"}

@@ -1,5 +1,5 @@
 """TPU chips of a TPU slice node pool, per chip-hour: chips = chips per VM (from the machine type,
-stacks/accelerators.py) x VMs. A multi-host slice (placement_policy.tpu_topology spanning several VMs)
+aipipe_ops/gcp/tpus.py) x VMs. A multi-host slice (placement_policy.tpu_topology spanning several VMs)
 is atomic: its node count is the slice's VM count, so at the maximum every chip of the topology runs.
 
 Line: "TPU chips (<on-demand|spot>, <version> <topology> slice)", quantity in chips. Example: a v5e 2x4
@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, topology_chips
 from aipipe_ops.pricing.catalog_skus import tpu_selector
 from aipipe_ops.pricing.lines import CostLine
 from aipipe_ops.pricing.priced.context import PricingContext
-from aipipe_ops.pricing.priced.node_pool import NodePoolSpec
+from aipipe_ops.pricing.priced.pool_spec import NodePoolSpec
 
 
 def lines(spec: NodePoolSpec, ctx: PricingContext) -> list[CostLine]:
-    machine = ctx.accelerators.TPU_MACHINE_TYPES.get(spec.machine_type)
+    machine = TPU_MACHINE_TYPES.get(spec.machine_type)
     if machine is None:
         return []
     chips_per_vm = Decimal(machine.chips_per_vm)
@@ -31,7 +32,7 @@ def lines(spec: NodePoolSpec, ctx: PricingContext) -> list[CostLine]:
     shape = f"{machine.version} {spec.tpu_topology} slice" if spec.tpu_topology else \
         f"{machine.version}, {spec.machine_type}"
     if spec.tpu_topology:
-        chips = ctx.accelerators.topology_chips(spec.tpu_topology)
+        chips = topology_chips(spec.tpu_topology)
         vms = max(chips // machine.chips_per_vm, 1)
         notes.append(f"{vms} VM{'s' if vms > 1 else ''} x {machine.chips_per_vm} chips = {chips} chips per slice")
         if spec.nodes_max % vms:

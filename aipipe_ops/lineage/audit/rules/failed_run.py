@@ -1,7 +1,7 @@
 """Runs that failed (WARNING): some state-bearing step ended FAILED. The failed steps are the evidence.
 
 KFP v1 records no states, so its runs are never reported here; KFP v2 DAG executions are bookkeeping and only
-count when nothing else does (dialects/common.py).
+count when nothing else does (orchestrators/derivations.py).
 """
 
 from __future__ import annotations

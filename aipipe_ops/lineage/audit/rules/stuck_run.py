@@ -1,7 +1,7 @@
 """Runs stuck RUNNING (WARNING): the run is RUNNING and none of its steps changed for longer than --stuck-after
 (24 h by default), counted back from the time the lineage was snapshot. KFP v2 leaves an execution RUNNING for
 ever when its user container never starts, and its root DAG is always RUNNING (not counted, see
-dialects/kfp_v2.py)."""
+orchestrators/kfp_v2.py)."""
 
 from __future__ import annotations
 

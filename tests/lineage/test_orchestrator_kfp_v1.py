@@ -8,7 +8,7 @@ def test_runs_and_steps_from_properties(builder, store_path, snap, workspace):
     e1, out = run.step("download-data", outputs={"data": "CSV"})
     e2, model = run.step("train", inputs={"data": out["data"]}, outputs={"model": "Model"})
     report = snap(store_path)
-    assert report.dialects == ["kfp-v1"]
+    assert report.orchestrators == ["kfp-v1"]
     assert "GetContextsByExecution" not in report.calls and "GetExecutionsByContext" not in report.calls
     assert workspace.con.execute("SELECT run_id, pipeline, orchestrator, workflow, state FROM runs").fetchall() == [
         ("xgboost-trainer-q8z2m", "xgboost-trainer", "kfp-v1", "xgboost-trainer-q8z2m", "UNKNOWN")]

@@ -10,7 +10,7 @@ from .scenarios import tfx_taxi
 def test_runs_steps_and_workflow_on_kfp(builder, store_path, snap, workspace):
     ids = tfx_taxi(builder, "taxi-pipeline-x7k2p")
     report = snap(store_path)
-    assert report.dialects == ["tfx"]
+    assert report.orchestrators == ["tfx"]
     run = workspace.con.execute("SELECT run_id, pipeline, orchestrator, state, workflow FROM runs").fetchall()
     # On KFP the pipeline_run id is the Argo workflow name: billing finds the run's pods by it.
     assert run == [("taxi-pipeline-x7k2p", "taxi", "tfx", "SUCCEEDED", "taxi-pipeline-x7k2p")]

@@ -10,17 +10,17 @@
   (LocalDagRunner), and for the node of every execution, the Associations are read: per node/run context or per
   execution, whichever takes fewer calls (MLMD has no batch read of Associations).
 - Cache hits are new executions in state CACHED with OUTPUT events to the cached artifacts; the original is the
-  earliest non-cached producer of those artifacts (common.py).
+  earliest non-cached producer of those artifacts (derivations.py).
 """
 
 from __future__ import annotations
 
-from aipipe_ops.lineage.dialects.base import Dialect, StoreTypes, prop, update_steps
+from aipipe_ops.lineage.orchestrators.base import Orchestrator, StoreTypes, prop, update_steps
 
 
-class Tfx(Dialect):
+class Tfx(Orchestrator):
     name = "tfx"
-    orchestrator = "tfx"
+    runs_orchestrator = "tfx"
     priority = 40
     # Whatever KFP did not write: component class paths, Resolver/Importer nodes, subpipeline begin/end nodes.
     claims = (f"s.type_name NOT LIKE 'system.%' AND s.type_name NOT LIKE 'components.%' "
@@ -108,4 +108,4 @@ class Tfx(Dialect):
         """, [source])
 
 
-DIALECT = Tfx()
+ORCHESTRATOR = Tfx()

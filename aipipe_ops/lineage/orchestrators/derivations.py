@@ -1,4 +1,4 @@
-"""Derivations every MLMD dialect shares, run after the dialects have named runs and steps.
+"""Derivations every orchestrator shares, run after the orchestrators have named runs and steps.
 
 - Event direction: INPUT/DECLARED_INPUT/INTERNAL_INPUT are inputs; OUTPUT/DECLARED_OUTPUT/INTERNAL_OUTPUT are
   outputs, except that an output of a CACHED execution is `reuse`: it points at an artifact some earlier
@@ -15,7 +15,7 @@ from typing import Sequence
 
 import duckdb
 
-from aipipe_ops.lineage.dialects.base import Dialect
+from aipipe_ops.lineage.orchestrators.base import Orchestrator
 from aipipe_ops.vocabulary import TERMINAL_RUN_STATES
 
 INPUT_EVENTS = ("INPUT", "DECLARED_INPUT", "INTERNAL_INPUT")
@@ -26,11 +26,12 @@ def _quoted(values: Sequence[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def assign_dialects(con: duckdb.DuckDBPyConnection, dialects: Sequence[Dialect]) -> None:
-    if not dialects:
+def assign_orchestrators(con: duckdb.DuckDBPyConnection, orchestrators: Sequence[Orchestrator]) -> None:
+    """Mark each step with the orchestrator that wrote it (column steps.dialect, its schema-v2 name)."""
+    if not orchestrators:
         con.execute("UPDATE steps SET dialect = NULL WHERE dialect IS NOT NULL")
         return
-    cases = " ".join(f"WHEN {d.claims} THEN '{d.name}'" for d in dialects)
+    cases = " ".join(f"WHEN {o.claims} THEN '{o.name}'" for o in orchestrators)
     con.execute(f"UPDATE steps AS s SET dialect = CASE {cases} END")
 
 
@@ -81,11 +82,11 @@ def classify_events(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def finish_runs(con: duckdb.DuckDBPyConnection, dialects: Sequence[Dialect], source: str) -> None:
+def finish_runs(con: duckdb.DuckDBPyConnection, orchestrators: Sequence[Orchestrator], source: str) -> None:
     """Fill state, created_at and finished_at of this source's runs from their steps."""
-    if not dialects:
+    if not orchestrators:
         return
-    bearing = " ".join(f"WHEN s.dialect = '{d.name}' THEN ({d.state_bearing})" for d in dialects)
+    bearing = " ".join(f"WHEN s.dialect = '{o.name}' THEN ({o.state_bearing})" for o in orchestrators)
     con.execute(f"""
         UPDATE runs SET state = a.state, created_at = coalesce(runs.created_at, a.first_created),
                         finished_at = CASE WHEN a.state IN ({_quoted(TERMINAL_RUN_STATES)}) THEN a.last_updated END

@@ -13,15 +13,15 @@
 
 from __future__ import annotations
 
-from aipipe_ops.lineage.dialects.base import Dialect, StoreTypes, prop, update_steps
+from aipipe_ops.lineage.orchestrators.base import Orchestrator, StoreTypes, prop, update_steps
 
 # Argo's generateName appends five lower-case alphanumerics.
 _WORKFLOW_SUFFIX = "-[a-z0-9]{5}$"
 
 
-class KfpV1(Dialect):
+class KfpV1(Orchestrator):
     name = "kfp-v1"
-    orchestrator = "kfp-v1"
+    runs_orchestrator = "kfp-v1"
     priority = 20
     claims = "s.type_name LIKE 'components.%'"
     run_context_types = ("KfpRun",)
@@ -58,4 +58,4 @@ class KfpV1(Dialect):
         """, [source])
 
 
-DIALECT = KfpV1()
+ORCHESTRATOR = KfpV1()

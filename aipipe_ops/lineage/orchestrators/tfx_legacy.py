@@ -10,12 +10,12 @@ as found in a migrated copy of an old store (`aipipe lineage migrate-copy`).
 
 from __future__ import annotations
 
-from aipipe_ops.lineage.dialects.base import Dialect, StoreTypes, prop, update_steps
+from aipipe_ops.lineage.orchestrators.base import Orchestrator, StoreTypes, prop, update_steps
 
 
-class TfxLegacy(Dialect):
+class TfxLegacy(Orchestrator):
     name = "tfx-legacy"
-    orchestrator = "tfx"
+    runs_orchestrator = "tfx"
     priority = 30
     claims = (f"s.type_name NOT LIKE 'system.%' AND s.type_name NOT LIKE 'components.%' "
               f"AND {prop('s.properties', 'run_id')} IS NOT NULL AND {prop('s.properties', 'component_id')} IS NOT NULL")
@@ -63,4 +63,4 @@ class TfxLegacy(Dialect):
         """, [source])
 
 
-DIALECT = TfxLegacy()
+ORCHESTRATOR = TfxLegacy()

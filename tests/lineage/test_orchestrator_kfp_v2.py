@@ -20,7 +20,7 @@ def _rows(ws, sql, *params):
 def test_runs_come_from_pipeline_run_contexts(builder, store_path, snap, workspace):
     kfp_v2_cached_rerun(builder)
     report = snap(store_path)
-    assert report.dialects == ["kfp-v2"]
+    assert report.orchestrators == ["kfp-v2"]
     runs = {r["run_id"]: r for r in _rows(workspace, "SELECT * FROM runs")}
     assert set(runs) == {RUN1, RUN2}
     assert {r["pipeline"] for r in runs.values()} == {"churn"}

@@ -14,15 +14,15 @@
 
 from __future__ import annotations
 
-from aipipe_ops.lineage.dialects.base import Dialect, StoreTypes, prop, update_steps
+from aipipe_ops.lineage.orchestrators.base import Orchestrator, StoreTypes, prop, update_steps
 
 SYSTEM_EXECUTION_TYPES = ("system.ContainerExecution", "system.DAGExecution", "system.ImporterExecution",
                           "system.ImporterWorkspaceExecution")
 
 
-class KfpV2(Dialect):
+class KfpV2(Orchestrator):
     name = "kfp-v2"
-    orchestrator = "kfp-v2"
+    runs_orchestrator = "kfp-v2"
     priority = 10
     claims = "s.type_name LIKE 'system.%'"
     run_context_types = ("system.PipelineRun",)
@@ -108,4 +108,4 @@ class KfpV2(Dialect):
         """, [source])
 
 
-DIALECT = KfpV2()
+ORCHESTRATOR = KfpV2()

@@ -1,11 +1,12 @@
-"""What every lineage dialect provides. A dialect is how one orchestrator writes MLMD (KFP v2's driver and
-launcher, KFP v1's metadata-writer, TFX's launchers); each lives in one file of this package and exposes
-`DIALECT`, found by the registry in __init__.py.
+"""What every orchestrator provides: how it writes MLMD (KFP v2's driver and launcher, KFP v1's metadata-writer,
+TFX's launchers). Each lives in one file of this package and exposes `ORCHESTRATOR`, found by the registry in
+__init__.py.
 
-A snapshot first mirrors the store's executions, artifacts, events and the contexts a dialect asks for into the
-workspace, then each present dialect fills in, with SQL over those tables, what it alone knows: which run each
-of its executions belongs to, the step and component names, the pod, the image, the cache origin, and the
-`runs` rows. Everything dialects share (kinds, event directions, cache chains, run states) is in common.py.
+A snapshot first mirrors the store's executions, artifacts, events and the contexts an orchestrator asks for into
+the workspace, then each present orchestrator fills in, with SQL over those tables, what it alone knows: which run
+each of its executions belongs to, the step and component names, the pod, the image, the cache origin, and the
+`runs` rows. What all orchestrators share (event directions, cache chains, run states) is in derivations.py;
+artifact kinds are in ../kinds.py.
 """
 
 from __future__ import annotations
@@ -19,18 +20,19 @@ import duckdb
 
 @dataclass(frozen=True)
 class StoreTypes:
-    """The type names a store holds, by kind: all a dialect needs to say whether it wrote there."""
+    """The type names a store holds, by kind: all an orchestrator needs to say whether it wrote there."""
 
     executions: frozenset[str]
     artifacts: frozenset[str]
     contexts: frozenset[str]
 
 
-class Dialect(ABC):
-    name: ClassVar[str]                      # steps.dialect
-    orchestrator: ClassVar[str]              # runs.orchestrator: kfp-v2 | kfp-v1 | tfx
-    priority: ClassVar[int]                  # lower claims first when two dialects could own an execution
-    claims: ClassVar[str]                    # SQL predicate over `s` (a steps row): this dialect wrote it
+class Orchestrator(ABC):
+    # steps.dialect (the column keeps its schema-v2 name): kfp-v2 | kfp-v1 | tfx | tfx-legacy
+    name: ClassVar[str]
+    runs_orchestrator: ClassVar[str]         # runs.orchestrator: kfp-v2 | kfp-v1 | tfx (tfx-legacy runs are tfx)
+    priority: ClassVar[int]                  # lower claims first when two orchestrators could own an execution
+    claims: ClassVar[str]                    # SQL predicate over `s` (a steps row): this orchestrator wrote it
     run_context_types: ClassVar[tuple[str, ...]] = ()
     pipeline_context_types: ClassVar[tuple[str, ...]] = ()
     node_context_types: ClassVar[tuple[str, ...]] = ()
@@ -50,14 +52,14 @@ class Dialect(ABC):
 
     @abstractmethod
     def derive_runs(self, con: duckdb.DuckDBPyConnection, source: str) -> None:
-        """Insert the runs of its steps (state and finish time are filled afterwards by common.py)."""
+        """Insert the runs of its steps (state and finish time are filled afterwards by derivations.py)."""
 
     @property
     def context_types(self) -> tuple[str, ...]:
         return self.run_context_types + self.pipeline_context_types + self.node_context_types
 
     def __repr__(self) -> str:
-        return f"<dialect {self.name}>"
+        return f"<orchestrator {self.name}>"
 
 
 def prop(column: str, key: str) -> str:
