@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
 from aipipe_ops.cli_context import pass_app
 from aipipe_ops.errors import ConfigError
 
@@ -14,6 +15,7 @@ from .registry import all_reports, get_report
 from .writer import FORMATS, write_reports
 
 DEFAULT_OUT = Path(".aipipe") / "reports"
+DEFAULT_POLICY = Policy()
 
 
 def _formats(value: str) -> list[str]:
@@ -31,20 +33,34 @@ def _formats(value: str) -> list[str]:
               help="Comma-separated formats: html (charts, self-contained), md (pull requests, wikis), "
                    "csv (spreadsheets), json (machines).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First usage day included (YYYY-MM-DD, US/Pacific as the invoice counts days). The billing "
-                   "engine attributes the period with the last policy of `aipipe costs` (default: separate).")
+              help="First usage day included (YYYY-MM-DD, US/Pacific as the invoice counts days).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Last usage day included (YYYY-MM-DD, US/Pacific).")
 @click.option("--pipeline", default=None, help="Only this pipeline (the reconciliation still covers the whole export).")
+# The attribution policy, with `aipipe costs`' choices and the engine's defaults.
+@click.option("--idle", type=click.Choice(list(IDLE_POLICIES)), default=DEFAULT_POLICY.idle, show_default=True,
+              help="Idle capacity (kube:unallocated): keep it separate, or share it among the runs of its node "
+                   "pool by their cost of each resource.")
+@click.option("--shared", type=click.Choice(list(SHARED_POLICIES)), default=DEFAULT_POLICY.shared, show_default=True,
+              help="Overhead (kube:system-overhead, cluster fee) and shared namespaces: keep separate, or share "
+                   "among the runs of their scope weighted by cost, or evenly.")
+@click.option("--share-namespace", "share_namespaces", multiple=True,
+              help="Namespace whose cost is shared among runs under --shared (e.g. kubeflow, kube-system). "
+                   "Repeatable.")
 @click.option("--report", "names", multiple=True, metavar="NAME",
               help="Only this report (repeatable): pipeline-costs, lineage-audit. Default: all.")
 @pass_app
-def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, names: tuple[str, ...]) -> None:
+def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, idle: str, shared: str,
+           share_namespaces: tuple[str, ...], names: tuple[str, ...]) -> None:
     """Write the cost and lineage audit reports: HTML, Markdown, CSV and JSON with the same numbers.
 
     pipeline-costs: what each pipeline, run, step and pushed model cost; GPU/TPU/CPU/storage/network shares;
     idle and overhead; waste; reconciliation with the billing export. lineage-audit: audit findings by severity,
     each with its lineage path and the cost attached to it.
+
+    The costs are the billing engine's attribution of the period under --idle/--shared/--share-namespace (as
+    `aipipe costs` takes them); the latest attribution is reused when it has the same policy and period and
+    nothing was loaded since, else the period is attributed again. The reports name the policy they used.
 
     Files are written atomically as OUT/<report>.<format>; an existing file that is not an aipipe report is never
     overwritten. Prints the path of every file written.
@@ -53,14 +69,16 @@ def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, 
 
     fmts = _formats(formats)
     params = ReportParameters(since=since.date() if since else None, until=until.date() if until else None,
-                              pipeline=pipeline)
+                              pipeline=pipeline,
+                              policy=Policy(idle=idle, shared=shared, share_namespaces=tuple(share_namespaces)))
     if params.since and params.until and params.since > params.until:
         raise ConfigError(f"--since {params.since} is after --until {params.until}")
     specs = [get_report(n) for n in names] if names else list(all_reports())
     out = Path(out_dir)
     files: dict[Path, str] = {}
     warnings: list[str] = []
-    # Not read-only: an older workspace is migrated first, like any other command. Reports write no table.
+    # Not read-only: when the latest attribution does not answer the report's policy and period, the ledger
+    # attributes the period, which replaces the engine's result tables (as `aipipe costs` would).
     with app.open_workspace() as ws:
         for spec in specs:
             doc = spec.build_document(ws, params)

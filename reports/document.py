@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable
 
+from aipipe_ops.billing.attribution.policies import Policy
+
 # Column kinds decide how a value is shown; the value itself is always stored exactly.
 COLUMN_KINDS = ("text", "money", "count", "share", "hours", "date", "datetime", "list")
 
@@ -49,14 +51,17 @@ class Table:
 
 @dataclass
 class ReportParameters:
-    """What the user asked for; every report receives the same parameters."""
+    """What the user asked for; every report receives the same parameters. `policy` is the attribution's
+    (`--idle/--shared/--share-namespace`, the engine's default unless asked): the report's cost numbers answer it."""
 
     since: dt.date | None = None
     until: dt.date | None = None
     pipeline: str | None = None
+    policy: Policy = Policy()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"since": self.since, "until": self.until, "pipeline": self.pipeline}
+        return {"since": self.since, "until": self.until, "pipeline": self.pipeline, "idle": self.policy.idle,
+                "shared": self.policy.shared, "share_namespaces": list(self.policy.share_namespaces)}
 
     def describe_period(self) -> str:
         if self.since and self.until:

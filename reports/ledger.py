@@ -1,10 +1,13 @@
-"""The numbers behind the cost reports, read from the billing engine's attribution as aggregates.
+"""The numbers behind the cost reports: the billing engine's results for the report's question, shaped for reading.
 
-Reports ask the ledger, never the tables. The ledger makes sure an attribution of the report's window exists
-(calling the billing engine, `aipipe_ops.billing.attribution.attribute`, the same call as `aipipe costs`), then
-aggregates its results inside DuckDB: attribution_lines (every export cent with its bucket, run and usage day),
-step_costs and model_costs, joined with the lineage. It never splits a cost itself. Days are the engine's:
-US/Pacific usage days, as Google's invoices count them.
+Reports ask the ledger, never the tables. The ledger makes sure the latest attribution answers the report's
+question -- its policy (`--idle/--shared/--share-namespace`) and window, nothing loaded since -- and otherwise
+attributes the window now (`aipipe_ops.billing.attribution.attribute`, the same call as `aipipe costs`). Then it
+reads the engine's results: the attribution's lines spread over their usage days
+(`aipipe_ops.billing.daily_shares`), waste and run verdicts (`aipipe_ops.billing.waste`), idle accelerator hours
+(`aipipe_ops.billing.idle_accelerators`), step_costs, model_costs and the reconciliation
+(`aipipe_ops.billing.reconcile`). It groups, filters and orders those rows for the tables, and computes no cost
+itself. Days are the engine's: US/Pacific usage days, as Google's invoices count them.
 """
 
 from __future__ import annotations
@@ -14,20 +17,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from aipipe_ops.billing.attribution.attribute import IDLE_NAMESPACE, attribute, is_stale, latest_attribution
-from aipipe_ops.billing.attribution.policies import Policy
-from aipipe_ops.billing.attribution.split import split_sql
-from aipipe_ops.sql import DUCKDB
+from aipipe_ops.billing.attribution.attribute import attribute, is_stale, latest_attribution
+from aipipe_ops.billing.daily_shares import create_lines_by_day
+from aipipe_ops.billing.idle_accelerators import idle_accelerators
 from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.billing.reconcile import reconcile
+from aipipe_ops.billing.waste import create_delivery_tables, waste
 from aipipe_ops.lineage.audit.sql import is_push
-from aipipe_ops.lineage.graph import upstream_executions_table
+from aipipe_ops.sql import DUCKDB, bucket_pivot, usage_days
+from aipipe_ops.vocabulary import ATTRIBUTED_BUCKETS
 from aipipe_ops.workspace import Workspace
 
 from .document import ReportParameters, share
 
-FAILED_STATES = ("failed", "error")
-ACTIVE_STATES = ("running", "pending", "new", "started")
-SHARE_BUCKETS = ("direct", "idle_share", "overhead_share", "shared")
 # The reconciliation's components, in the identity's order: attributed + idle + overhead + unattributed.
 RECONCILIATION_PARTS = (
     ("direct", "Attributed to runs: direct", "export lines labelled with a pipeline run"),
@@ -38,14 +40,22 @@ RECONCILIATION_PARTS = (
     ("overhead", "Overhead: kept separate", "system reservations (kube:system-overhead) and the cluster fee"),
     ("unattributed", "Unattributed", "every other line: namespaces without runs, other services, tax"),
 )
+# What the top-runs table says about a run, by its verdict (aipipe_ops.billing.waste.VERDICTS).
+REACHED_PUSH = {"running": "still running", "not_judged": "n/a (pushes no models)", "failed": "no",
+                "pushed_nothing": "no", "delivered": "yes"}
 # Daily columns stay readable up to about three months; longer periods are shown by ISO week.
 MAX_DAILY_PERIODS = 92
 NANO = Decimal("0.000000001")
 
 
-def _sql_list(values: tuple[str, ...]) -> str:
-    """The values as the items of an SQL IN (...) list."""
-    return ", ".join(DUCKDB.quote(v) for v in values)
+def answers(attribution: dict[str, Any] | None, params: ReportParameters) -> bool:
+    """Does this attributions row answer the report's question: the same policy and the same window?"""
+    if attribution is None:
+        return False
+    made = (attribution["idle_policy"], attribution["shared_policy"], tuple(attribution["share_namespaces"] or ()),
+            attribution["since"], attribution["until"])
+    p = params.policy
+    return made == (p.idle, p.shared, tuple(p.share_namespaces), params.since, params.until)
 
 
 @dataclass
@@ -67,20 +77,14 @@ class Ledger:
 
     # -- the attribution --------------------------------------------------------------------------------------
     def ensure_attribution(self) -> None:
-        """Use the latest attribution when it covers the report's window; else attribute the window now, with the
-        policy the user last chose (`aipipe costs --idle/--shared`), or the engine's default."""
+        """Reuse the latest attribution when it answers the report's question (same policy and window, nothing
+        loaded since), as `aipipe costs` does; else attribute the window now with the report's policy."""
         if not self.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
             self.notes.append("The workspace holds no billing data: load an export with `aipipe billing load`.")
             return
         latest = latest_attribution(self.con)
-        wanted = (self.params.since, self.params.until)
-        stale = latest is not None and is_stale(self.con, latest["created_at"])
-        if latest is None or stale or (latest["since"], latest["until"]) != wanted:
-            policy = Policy()
-            if latest is not None:
-                policy = Policy(idle=latest["idle_policy"], shared=latest["shared_policy"],
-                                share_namespaces=tuple(latest["share_namespaces"] or ()))
-            attribute(self.workspace, policy, UsageWindow(*wanted))
+        if not answers(latest, self.params) or is_stale(self.con, latest["created_at"]):
+            attribute(self.workspace, self.params.policy, UsageWindow(self.params.since, self.params.until))
             latest = latest_attribution(self.con)
         self.attribution = latest
 
@@ -88,107 +92,29 @@ class Ledger:
     def prepare(self) -> "Ledger":
         """Materialise the attributed lines in scope once; every query below reads these temp tables."""
         self.ensure_attribution()
-        self.con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE report_attribution_lines AS
-            SELECT l.* FROM attribution_lines l
-            WHERE l.attribution_id = (SELECT max(attribution_id) FROM attribution_lines)
-            """)
-        self._spread_shares_over_their_days()
+        aid = self.attribution["attribution_id"] if self.attribution else -1
+        create_lines_by_day(self.con, aid, "report_lines")
+        create_delivery_tables(self.con)
         self.con.execute(
             """
             CREATE OR REPLACE TEMP TABLE report_costs AS
-            SELECT l.run_id, coalesce(l.pipeline, r.pipeline, '(unknown)') AS pipeline, lower(r.state) AS state,
-                   r.created_at, r.finished_at, (r.run_id IS NOT NULL) AS in_lineage, l.bucket,
+            SELECT l.run_id, coalesce(l.pipeline, v.pipeline, '(unknown)') AS pipeline, v.state, v.verdict,
+                   v.delivered, r.created_at, r.finished_at, (v.run_id IS NOT NULL) AS in_lineage, l.bucket,
                    coalesce(l.resource_kind, 'other') AS resource_kind, l.node_pool, l.usage_day, l.cost, l.currency
-            FROM report_lines l LEFT JOIN (SELECT DISTINCT ON (run_id) * FROM runs) r USING (run_id)
+            FROM report_lines l LEFT JOIN run_verdicts v USING (run_id)
+            LEFT JOIN (SELECT DISTINCT ON (run_id) run_id, created_at, finished_at FROM runs) r USING (run_id)
             WHERE l.run_id IS NOT NULL
             """)
         if self.params.pipeline:
             self.con.execute(DUCKDB.inline("DELETE FROM report_costs WHERE pipeline <> ?", [self.params.pipeline]))
         first, last = self.con.execute("SELECT min(usage_day), max(usage_day) FROM report_lines").fetchone()
         self.period = (self.params.since or first, self.params.until or last)
-        self._prepare_lineage()
         unknown = self.con.execute("SELECT count(DISTINCT run_id) FROM report_costs WHERE NOT in_lineage").fetchone()[0]
         if unknown:
             self.notes.append(
                 f"{unknown} run(s) carry cost in the billing export but are not in the lineage (load the MLMD store "
                 "with `aipipe lineage snapshot`): their pipeline comes from billing labels and waste leaves them out.")
         return self
-
-    def _spread_shares_over_their_days(self) -> None:
-        """The engine shares idle, overhead and shared namespaces over its whole window, so a run's share of a scope
-        (currency, cluster, node pool, resource kind, namespace) carries no day. For the per-day views, each share
-        is split exactly (the engine's largest-remainder split) over the days that scope's shared money was spent
-        (attribution_share_detail): a run's part of Tuesday's idle GPU shows on Tuesday."""
-        scope = ("bucket", "currency", "cluster", "node_pool", "resource_kind", "namespace")
-        same_scope = " AND ".join(f"d.{c} IS NOT DISTINCT FROM g.{c}" for c in scope)
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE report_share_groups AS "
-            "SELECT row_number() OVER () AS group_id, * FROM report_attribution_lines WHERE usage_day IS NULL")
-        self.con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE report_share_days AS
-            SELECT g.group_id, d.usage_day AS recipient, sum(d.cost) AS weight
-            FROM report_share_groups g JOIN attribution_share_detail d
-              ON d.attribution_id = g.attribution_id AND {same_scope} AND d.usage_day IS NOT NULL
-            GROUP BY g.group_id, d.usage_day
-            """)
-        # A share whose scope has no dated detail goes on the window's last day rather than vanish from a trend.
-        self.con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE report_lines AS
-            SELECT * FROM report_attribution_lines WHERE usage_day IS NOT NULL
-            UNION ALL BY NAME
-            SELECT g.* EXCLUDE (group_id, usage_day, cost), p.recipient AS usage_day, p.amount AS cost
-            FROM ({split_sql("(SELECT group_id, cost AS amount FROM report_share_groups)", "report_share_days")}) p
-            JOIN report_share_groups g USING (group_id)
-            UNION ALL BY NAME
-            SELECT g.* EXCLUDE (group_id, usage_day),
-                   (SELECT max(usage_day) FROM report_attribution_lines) AS usage_day
-            FROM report_share_groups g WHERE group_id NOT IN (SELECT group_id FROM report_share_days)
-            """)
-
-    def _prepare_lineage(self) -> None:
-        """Which executions and runs fed a pushed model: the provenance of every pushed model (lineage graph)."""
-        pushed = [r[0] for r in self.con.execute(
-            f"""
-            SELECT artifact_id FROM artifacts
-            WHERE kind = 'pushed_model'
-              -- TFX records a PushedModel with pushed = 0 when the Pusher declined: that is no push
-              AND {is_push('properties')}
-            """).fetchall()]
-        upstream_executions_table(self.con, "report_pushed_upstream", artifact_ids=pushed)
-        # A cache hit is resolved to the execution that really produced its outputs; the hit itself (a step of
-        # the consuming run) counts as useful when that origin is.
-        self.con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE report_useful_executions AS
-            WITH upstream AS (SELECT DISTINCT execution_id FROM report_pushed_upstream)
-            SELECT execution_id FROM upstream
-            UNION
-            SELECT s.execution_id FROM steps s JOIN upstream u ON s.cached_from = u.execution_id
-            UNION
-            SELECT r.execution_id FROM events r
-            JOIN events i ON i.artifact_id = r.artifact_id AND lower(i.direction) = 'input'
-            JOIN upstream u ON u.execution_id = i.execution_id
-            WHERE lower(r.direction) = 'reuse'
-            """)
-        self.con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE report_useful_runs AS
-            SELECT DISTINCT s.run_id FROM steps s JOIN report_useful_executions u USING (execution_id)
-            """)
-        # Pipelines that deliver models: at least one of their runs, in any period, produced a pushed model. Only
-        # these are judged by "did it reach a pushed model"; a batch-scoring or pretraining pipeline delivers
-        # something else, and only its failed runs count as waste.
-        self.con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE report_pushing_pipelines AS
-            SELECT DISTINCT r.pipeline FROM report_pushed_upstream u
-            JOIN steps s ON s.execution_id = u.execution_id AND u.hops = 1
-            JOIN runs r ON r.run_id = s.run_id
-            """)
 
     # -- what the reports ask -----------------------------------------------------------------------------------
     def currencies(self) -> list[str]:
@@ -213,37 +139,35 @@ class Ledger:
                 "previous": (end - dt.timedelta(days=13), end - dt.timedelta(days=7))}
 
     def policy(self) -> dict[str, str]:
-        """The idle and shared-cost policy of the attribution, as `aipipe costs` names them."""
+        """The idle and shared-cost policy of the attribution the report reads, named for a reader."""
         if not self.attribution:
             return {"idle": "–", "overhead": "–", "source": "no attribution"}
         a = self.attribution
         idle = {"share": "shared to runs", "separate": "kept separate"}.get(a["idle_policy"], a["idle_policy"])
         shared = {"separate": "kept separate", "weighted": "shared to runs by cost",
                   "even": "shared to runs evenly"}.get(a["shared_policy"], a["shared_policy"])
-        namespaces = ", ".join(a["share_namespaces"] or ())
-        return {
-            "idle": idle, "overhead": shared,
-            "source": f"--idle {a['idle_policy']} --shared {a['shared_policy']}"
-                      + (f" --share-namespace {namespaces}" if namespaces else ""),
-        }
+        options = [f"--idle {a['idle_policy']}", f"--shared {a['shared_policy']}",
+                   *(f"--share-namespace {ns}" for ns in a["share_namespaces"] or ())]
+        return {"idle": idle, "overhead": shared, "source": " ".join(options)}
 
     def run_totals(self, currency: str) -> list[dict[str, Any]]:
         weeks = self.week_windows()
-        last, previous = (weeks["last"], weeks["previous"]) if weeks else ((None, None), (None, None))
-        rows = self._rows(
+        last, previous = (weeks["last"], weeks["previous"]) if weeks else (None, None)
+
+        def days(window) -> str:
+            return usage_days(*window) if window else "false"
+
+        return self._rows(
             f"""
             SELECT run_id, pipeline, any_value(state) AS state, any_value(created_at) AS started_at,
-                   any_value(in_lineage) AS in_lineage, sum(cost) AS cost,
-                   {', '.join(f"coalesce(sum(cost) FILTER (WHERE bucket = '{b}'), 0) AS {b}" for b in SHARE_BUCKETS)},
-                   coalesce(sum(cost) FILTER (WHERE usage_day BETWEEN ? AND ?), 0) AS last_7_days,
-                   coalesce(sum(cost) FILTER (WHERE usage_day BETWEEN ? AND ?), 0) AS previous_7_days
+                   any_value(in_lineage) AS in_lineage, coalesce(any_value(verdict) = 'failed', false) AS failed,
+                   sum(cost) AS cost, {bucket_pivot(ATTRIBUTED_BUCKETS)},
+                   coalesce(sum(cost) FILTER (WHERE {days(last)}), 0) AS last_7_days,
+                   coalesce(sum(cost) FILTER (WHERE {days(previous)}), 0) AS previous_7_days
             FROM report_costs WHERE currency = ? GROUP BY run_id, pipeline ORDER BY pipeline, run_id
             """,
-            [last[0], last[1], previous[0], previous[1], currency],
+            [currency],
         )
-        for row in rows:
-            row["failed"] = (row["state"] or "") in FAILED_STATES
-        return rows
 
     def trend(self, currency: str, granularity: str) -> list[dict[str, Any]]:
         return self._rows(
@@ -274,22 +198,19 @@ class Ledger:
     def top_runs(self, currency: str, limit: int) -> list[dict[str, Any]]:
         rows = self._rows(
             """
-            SELECT c.run_id, c.pipeline, any_value(c.state) AS state, any_value(c.created_at) AS started_at,
-                   any_value(c.finished_at) AS finished_at, any_value(c.in_lineage) AS in_lineage,
-                   sum(c.cost) AS cost, coalesce(sum(c.cost) FILTER (WHERE c.resource_kind = 'gpu'), 0) AS gpu_cost,
-                   bool_or(u.run_id IS NOT NULL) AS useful
-            FROM report_costs c LEFT JOIN report_useful_runs u USING (run_id)
-            WHERE c.currency = ? GROUP BY c.run_id, c.pipeline ORDER BY cost DESC, c.run_id LIMIT ?
+            SELECT run_id, pipeline, any_value(state) AS state, any_value(created_at) AS started_at,
+                   any_value(finished_at) AS finished_at, any_value(verdict) AS verdict,
+                   any_value(delivered) AS delivered, sum(cost) AS cost,
+                   coalesce(sum(cost) FILTER (WHERE resource_kind = 'gpu'), 0) AS gpu_cost
+            FROM report_costs WHERE currency = ? GROUP BY run_id, pipeline ORDER BY cost DESC, run_id LIMIT ?
             """,
             [currency, limit],
         )
-        pushing = self.pushing_pipelines()
         for row in rows:
             start, end = row["started_at"], row.pop("finished_at")
             row["duration_hours"] = (
                 (Decimal((end - start).total_seconds()) / 3600).quantize(Decimal("0.001")) if start and end else None)
-            row["reached_push"] = _reached_push(row.pop("useful"), row["state"], row.pop("in_lineage"),
-                                                row["pipeline"] in pushing)
+            row["reached_push"] = _reached_push(row.pop("verdict"), row.pop("delivered"))
         return rows
 
     def step_totals(self, currency: str) -> list[dict[str, Any]]:
@@ -370,103 +291,26 @@ class Ledger:
         return rows
 
     def waste(self, currency: str) -> list[dict[str, Any]]:
-        """Per pipeline: failed runs, finished runs that fed no pushed model, dead-end steps of the others."""
-        failed, active = _sql_list(FAILED_STATES), _sql_list(ACTIVE_STATES)
-        return self._rows(
-            f"""
-            WITH per_run AS (
-                SELECT c.run_id, c.pipeline, any_value(c.state) AS state, sum(c.cost) AS cost,
-                       bool_or(u.run_id IS NOT NULL) AS useful
-                FROM report_costs c LEFT JOIN report_useful_runs u USING (run_id)
-                WHERE c.currency = ? AND c.in_lineage GROUP BY c.run_id, c.pipeline),
-            judged AS (
-                SELECT *, CASE WHEN state IN ({failed}) THEN 'failed_runs'
-                               WHEN state IN ({active}) THEN 'active'
-                               WHEN pipeline NOT IN (SELECT pipeline FROM report_pushing_pipelines) THEN 'not_judged'
-                               WHEN NOT useful THEN 'runs_without_push'
-                               ELSE 'useful' END AS verdict
-                FROM per_run),
-            runs_waste AS (
-                SELECT pipeline, verdict AS category, count(*) AS items, sum(cost) AS cost
-                FROM judged WHERE verdict IN ('failed_runs', 'runs_without_push') GROUP BY ALL),
-            dead_steps AS (
-                SELECT j.pipeline, sc.execution_id, sum(sc.cost) AS cost
-                FROM judged j JOIN step_costs sc USING (run_id)
-                WHERE j.verdict = 'useful' AND sc.currency = ? AND sc.execution_id IS NOT NULL
-                  AND sc.execution_id NOT IN (SELECT execution_id FROM report_useful_executions)
-                GROUP BY ALL HAVING sum(sc.cost) <> 0),
-            steps_waste AS (
-                SELECT pipeline, 'dead_end_steps' AS category, count(*) AS items, sum(cost) AS cost
-                FROM dead_steps GROUP BY ALL)
-            SELECT * FROM (SELECT * FROM runs_waste UNION ALL SELECT * FROM steps_waste)
-            ORDER BY pipeline, CASE category WHEN 'failed_runs' THEN 1 WHEN 'runs_without_push' THEN 2 ELSE 3 END
-            """,
-            [currency, currency],
-        )
+        """Per pipeline in scope: failed runs, runs that pushed no model, dead-end steps (the engine's waste)."""
+        pipeline = self.params.pipeline
+        return [row for row in waste(self.con, currency) if not pipeline or row["pipeline"] == pipeline]
 
     def pushing_pipelines(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT pipeline FROM report_pushing_pipelines").fetchall()}
+        return {r[0] for r in self.con.execute("SELECT pipeline FROM delivering_pipelines").fetchall()}
 
     def idle_accelerators(self, currency: str) -> list[dict[str, Any]]:
-        """GPU and TPU cost per node pool and its idle part (kube:unallocated, shared to runs or kept separate).
-
-        Idle hours (GPU-hours, TPU chip-hours) are the idle lines' cost before credits over the SKU's hourly list
-        price, from the workspace's prices table or else the price book (`aipipe prices`), found by SKU id or, when
-        the book lacks the id, by the SKU's exact description; unknown (None) when neither has the SKU.
-        """
-        rows = self._rows(
-            """
-            SELECT coalesce(node_pool, '(no node pool)') AS node_pool, upper(resource_kind) AS accelerator,
-                   sum(cost) AS accelerator_cost,
-                   coalesce(sum(cost) FILTER (WHERE namespace = ?), 0) AS idle_cost
-            FROM report_lines WHERE resource_kind IN ('gpu', 'tpu') AND currency = ?
-            GROUP BY ALL ORDER BY idle_cost DESC, node_pool, accelerator
-            """,
-            [IDLE_NAMESPACE, currency],
-        )
-        p = self.params
-        idle_skus = self._rows(
-            """
-            SELECT coalesce(node_pool, '(no node pool)') AS node_pool, upper(resource_kind) AS accelerator, sku_id,
-                   any_value(sku) AS sku, sum(cost) AS gross
-            FROM cost_lines
-            WHERE resource_kind IN ('gpu', 'tpu') AND namespace = ? AND currency = ?
-              AND (CAST(? AS DATE) IS NULL OR usage_day >= ?) AND (CAST(? AS DATE) IS NULL OR usage_day <= ?)
-            GROUP BY ALL
-            """,
-            [IDLE_NAMESPACE, currency, p.since, p.since, p.until, p.until])
-        hours: dict[tuple[str, str], Decimal | None] = {}
-        for line in idle_skus:
-            key = (line["node_pool"], line["accelerator"])
-            price = self._hourly_price(line["sku_id"], line["sku"], currency)
-            if price is None or key in hours and hours[key] is None:
-                hours[key] = None
-            else:
-                hours[key] = hours.get(key, Decimal(0)) + line["gross"] / price
+        """GPU and TPU cost per node pool, its idle part and idle hours (the engine's), with the idle share."""
+        if not self.attribution:
+            return []
+        a = self.attribution
+        rows = idle_accelerators(self.con, a["attribution_id"], currency, a["since"], a["until"],
+                                 price_of=self._list_price)
         for row in rows:
-            key = (row["node_pool"], row["accelerator"])
-            value = hours.get(key, Decimal(0))
-            row["idle_hours"] = None if value is None else value.quantize(Decimal("0.001"))
             row["idle_share"] = share(row["idle_cost"], row["accelerator_cost"])
         return rows
 
-    def _hourly_price(self, sku_id: str | None, description: str | None, currency: str) -> Decimal | None:
-        if not sku_id:
-            return None
-        found = self.con.execute(DUCKDB.inline(
-            "SELECT any_value(unit_price) FROM prices WHERE sku_id = ? AND currency = ? AND unit_price > 0 "
-            "AND lower(unit) IN ('h', 'hour', 'hours')", [sku_id, currency])).fetchone()[0]
-        if found is not None:
-            return Decimal(found)
-        book = self._price_book()
-        price = None
-        if book is not None and book.currency == currency:
-            price = book.price(sku_id) or (book.price_described(description) if description else None)
-        if price is None or price.usage_unit != "h" or not price.unit_price:
-            return None
-        return price.unit_price
-
-    def _price_book(self):
+    def _list_price(self, sku_id: str, description: str | None, currency: str) -> Decimal | None:
+        """An SKU's hourly list price from the price book (`aipipe prices`), by id or else by exact description."""
         if not hasattr(self, "_book"):
             from aipipe_ops.errors import AipipeError
             from aipipe_ops.pricing.price_book import PriceBook
@@ -475,7 +319,13 @@ class Ledger:
                 self._book = PriceBook.load()
             except AipipeError:   # no readable price book: hours stay unknown, the report says so
                 self._book = None
-        return self._book
+        book = self._book
+        if book is None or book.currency != currency:
+            return None
+        price = book.price(sku_id) or (book.price_described(description) if description else None)
+        if price is None or price.usage_unit != "h" or not price.unit_price:
+            return None
+        return price.unit_price
 
     def bucket_totals(self, currency: str) -> dict[str, Decimal]:
         """The whole export in the period by the attribution's bucket (direct, idle_share, ..., unattributed)."""
@@ -486,17 +336,13 @@ class Ledger:
         """attributed + idle + overhead + unattributed against the export's own net total, per currency.
 
         The buckets are the attribution's lines (`buckets`: bucket_totals(currency) when the caller already has
-        them); the export total is what the export itself says for the window (billing_export_totals, Google's
-        invoice sum), so a lost or doubled cent shows as a difference.
+        them); the export total is the engine's reconciliation of the attribution's window (billing_export_totals,
+        Google's invoice sum), so a lost or doubled cent shows as a difference.
         """
         buckets = dict(self.bucket_totals(currency) if buckets is None else buckets)   # popped below
-        p = self.params
-        export_total = self.con.execute(DUCKDB.inline(
-            """
-            SELECT coalesce(sum(net_cost), 0) FROM billing_export_totals
-            WHERE currency = ? AND (CAST(? AS DATE) IS NULL OR usage_day >= ?)
-              AND (CAST(? AS DATE) IS NULL OR usage_day <= ?)
-            """, [currency, p.since, p.since, p.until, p.until])).fetchone()[0]
+        a = self.attribution or {"since": None, "until": None}
+        export_total = next((r["export_net_total"] for r in reconcile(
+            self.con, UsageWindow(a["since"], a["until"]), "report_lines") if r["currency"] == currency), Decimal(0))
         rows = [{"component": label, "cost": buckets.pop(bucket, Decimal(0)), "detail": detail}
                 for bucket, label, detail in RECONCILIATION_PARTS]
         rows += [{"component": f"Other bucket: {b}", "cost": v, "detail": "a bucket this report does not know"}
@@ -510,17 +356,13 @@ class Ledger:
         return {"export_total": export_total, "rows": rows, "balanced": difference == 0, "difference": difference}
 
 
-def _reached_push(useful: bool | None, state: str | None, in_lineage: bool, pipeline_pushes: bool) -> str:
-    if not in_lineage:
+def _reached_push(verdict: str | None, delivered: bool | None) -> str:
+    """A run's verdict as the top-runs table says it; a run the lineage does not know has none."""
+    if verdict is None:
         return "unknown (no lineage)"
-    if (state or "") in ACTIVE_STATES:
-        return "still running"
-    if useful:
+    if verdict != "running" and delivered:
         return "yes"
-    # A pipeline none of whose runs ever pushed a model is not judged by pushes; its failed runs still are.
-    if not pipeline_pushes and (state or "") not in FAILED_STATES:
-        return "n/a (pushes no models)"
-    return "no"
+    return REACHED_PUSH[verdict]
 
 
 def open_ledger(workspace: Workspace, params: ReportParameters) -> Ledger:

@@ -2,8 +2,8 @@
 
 Findings come from the audit rules (aipipe_ops.lineage.audit, the same as `aipipe audit`); this report only adds
 what a reader needs around them: counts by severity and rule, and the money each finding puts at stake, which is
-the attributed cost of the runs it names (per currency; a run named by several findings is counted once in
-totals).
+the attributed cost of the runs it names under the report's policy (per currency; a run named by several findings
+is counted once in totals).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def build(workspace: Workspace, params: ReportParameters, *, now: dt.datetime,
     doc.extras["headline"] = _headline(doc)
     doc.extras["severity_meaning"] = SEVERITY_MEANING
     doc.extras["as_of"] = as_of
+    doc.extras["policy"] = ledger.policy()
     return doc
 
 

@@ -1,12 +1,12 @@
 """Per-pipeline cost report: what each pipeline cost, where it went, what was wasted, and proof that it adds up.
 
-The numbers come from the billing engine's attribution of the report's window (reports/ledger.py); this module
-turns them into tables, charts and sentences. Definitions (docs/reports.md has the reader's version):
+The numbers come from the billing engine's attribution of the report's window under the report's policy, read
+through reports/ledger.py; this module turns them into tables, charts and sentences. The definitions are the
+engine's (docs/cost-model.md; docs/reports.md has the reader's version):
 - a day is a US/Pacific usage day, as the invoice counts it; a run's cost in the period is its attributed cost on
-  those days, all buckets (direct + idle share + overhead share + shared);
-- waste = failed runs + finished runs whose outputs never reached a pushed model + steps of the remaining runs
-  whose outputs never reached a pushed model (three disjoint parts; still-running runs are not judged);
-- idle GPU = GPU lines of the export on no workload (GKE's `kube:unallocated`), by node pool.
+  those days, all buckets (direct + idle share + overhead share + shared), shares on their own days (§12);
+- waste: failed runs, runs that pushed no model, dead-end steps (§10, aipipe_ops/billing/waste.py);
+- idle GPU/TPU: accelerator lines on no workload (GKE's `kube:unallocated`) by node pool, and their hours (§11).
 """
 
 from __future__ import annotations

@@ -49,11 +49,11 @@ def ts(day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
 
 RUNS = [
     # run_id, pipeline, state, created, finished
-    ("taxi-1", "taxi", "COMPLETE", ts(2, 10), ts(2, 15)),
+    ("taxi-1", "taxi", "SUCCEEDED", ts(2, 10), ts(2, 15)),
     ("taxi-2", "taxi", "FAILED", ts(10, 10), ts(10, 11, 30)),
-    ("llm-1", "llm-tune", "COMPLETE", ts(12, 10), ts(12, 15)),
-    ("llm-2", "llm-tune", "COMPLETE", ts(15, 9, 59), ts(15, 17)),
-    ("eu-1", "eu-scoring", "COMPLETE", ts(5, 10), ts(5, 11)),
+    ("llm-1", "llm-tune", "SUCCEEDED", ts(12, 10), ts(12, 15)),
+    ("llm-2", "llm-tune", "SUCCEEDED", ts(15, 9, 59), ts(15, 17)),
+    ("eu-1", "eu-scoring", "SUCCEEDED", ts(5, 10), ts(5, 11)),
 ]
 STEPS = [
     # execution_id, run_id, step, state, cached_from, created, updated
@@ -118,7 +118,11 @@ COST_LINES = [
 ]
 
 
-def fill_tiny_fleet(ws: Workspace, policy: Policy = Policy(idle="share")) -> None:
+# The question the tiny fleet is attributed for, and the one its reports ask (`aipipe report --idle share`).
+FLEET_POLICY = Policy(idle="share")
+
+
+def fill_tiny_fleet(ws: Workspace, policy: Policy = FLEET_POLICY) -> None:
     con = ws.con
     con.executemany("INSERT INTO runs (run_id, pipeline, state, created_at, finished_at, orchestrator) "
                     "VALUES (?, ?, ?, ?, ?, 'test')", RUNS)
@@ -173,10 +177,12 @@ def hand_findings():
 
 
 def build_document(path, name: str, **params):
-    """Build one report over the workspace at `path` (hand findings for the audit report)."""
+    """Build one report over the workspace at `path` (hand findings for the audit report), under the fleet's
+    policy unless `policy` is given."""
     from aipipe_ops.reports.document import ReportParameters
     from aipipe_ops.reports.registry import get_report
 
+    params.setdefault("policy", FLEET_POLICY)
     spec = get_report(name)
     extra = {"findings": hand_findings()} if name == "lineage_audit" else {}
     with Workspace.open(path) as ws:

@@ -1,8 +1,11 @@
 """`aipipe report` end to end through the CLI, on the tiny fleet."""
 
 import json
+from decimal import Decimal
 
 import pytest
+
+from aipipe_ops.billing.attribution.policies import Policy
 
 from aipipe_ops.workspace import Workspace
 
@@ -30,7 +33,8 @@ def test_formats_period_pipeline_and_report_selection(run_cli, tiny_workspace, o
     assert code == 0
     assert sorted(p.rsplit("/", 1)[1] for p in stdout.split()) == ["pipeline-costs.json", "pipeline-costs.md"]
     data = json.loads((out / "pipeline-costs.json").read_text())
-    assert data["parameters"] == {"since": "2026-11-01", "until": "2026-11-09", "pipeline": "taxi"}
+    assert data["parameters"] == {"since": "2026-11-01", "until": "2026-11-09", "pipeline": "taxi",
+                                  "idle": "separate", "shared": "separate", "share_namespaces": []}
     runs = data["by_currency"]["USD"]["top_runs"]["rows"]
     assert [r["run_id"] for r in runs] == ["taxi-1"]   # taxi-2 ran on Nov 10, outside the period
 
@@ -57,8 +61,49 @@ def test_bad_options_are_one_line_errors(run_cli, tiny_workspace, out, args, mes
 def test_an_unbalanced_export_is_written_and_warned_about(run_cli, tiny_workspace, out):
     with Workspace.open(tiny_workspace) as ws:
         ws.con.execute("DELETE FROM attribution_lines WHERE run_id = 'llm-1' AND bucket = 'direct' AND resource_kind = 'cpu'")
-    code, stdout, stderr = run_cli("--workspace", tiny_workspace, "report", "--out", out, "--report", "pipeline-costs")
+    # The question the fleet was attributed for: the report reuses that attribution, lost line included.
+    code, stdout, stderr = run_cli("--workspace", tiny_workspace, "report", "--out", out, "--report", "pipeline-costs",
+                                   "--idle", "share")
     assert code == 0 and "pipeline-costs.html" in stdout
     assert "warning" in stderr and "USD" in stderr and "$4.00" in stderr
     assert "off by $4.00" in (out / "pipeline-costs.html").read_text()
     assert "−$4.00" not in stderr and "-$4.00" not in stderr   # the amount, not a negative sign, is the news
+
+
+def _pipeline_totals_of_costs(run_cli, workspace, *policy) -> dict[tuple[str, str], Decimal]:
+    code, stdout, stderr = run_cli("--workspace", workspace, "costs", "--by", "pipeline", "--format", "json", *policy)
+    assert code == 0, stderr
+    return {(r["currency"], r["name"]): Decimal(r["total"]) for r in json.loads(stdout)["rows"]
+            if r["class"] == "pipeline"}
+
+
+def _pipeline_totals_of_report(out) -> dict[tuple[str, str], Decimal]:
+    data = json.loads((out / "pipeline-costs.json").read_text())
+    return {(currency, r["pipeline"]): Decimal(r["cost"])
+            for currency, block in data["by_currency"].items() for r in block["pipelines"]["rows"]}
+
+
+def test_the_report_answers_its_own_policy_not_the_last_costs_call(run_cli, tiny_workspace, out):
+    """After `aipipe costs --idle separate`, `aipipe report --idle share --shared weighted` shows what
+    `aipipe costs --idle share --shared weighted` shows, and says which policy it used."""
+    separate = _pipeline_totals_of_costs(run_cli, tiny_workspace, "--idle", "separate")
+    code, _, stderr = run_cli("--workspace", tiny_workspace, "report", "--out", out, "--report", "pipeline-costs",
+                              "--format", "json,md", "--idle", "share", "--shared", "weighted")
+    assert code == 0, stderr
+    reported = _pipeline_totals_of_report(out)
+    weighted = _pipeline_totals_of_costs(run_cli, tiny_workspace, "--idle", "share", "--shared", "weighted")
+    assert reported == weighted != separate
+    data = json.loads((out / "pipeline-costs.json").read_text())
+    assert (data["parameters"]["idle"], data["parameters"]["shared"]) == ("share", "weighted")
+    assert "`aipipe report --idle share --shared weighted`" in (out / "pipeline-costs.md").read_text()
+
+
+def test_the_default_policy_is_the_engines(run_cli, tiny_workspace, out):
+    """No --idle/--shared: the engine's default Policy(), whatever the latest attribution was (here --idle share)."""
+    code, _, stderr = run_cli("--workspace", tiny_workspace, "report", "--out", out, "--report", "pipeline-costs",
+                              "--format", "json")
+    assert code == 0, stderr
+    assert _pipeline_totals_of_report(out) == _pipeline_totals_of_costs(run_cli, tiny_workspace)
+    data = json.loads((out / "pipeline-costs.json").read_text())
+    default = Policy()
+    assert (data["parameters"]["idle"], data["parameters"]["shared"]) == (default.idle, default.shared)

@@ -188,7 +188,7 @@ def test_shares_land_on_the_days_their_money_was_spent(tmp_path):
     path = tmp_path / "weighted.duckdb"
     with Workspace.open(path) as ws:
         fill_tiny_fleet(ws, Policy(idle="share", shared="weighted"))
-    _, doc = build_document(path, "pipeline_costs")
+    _, doc = build_document(path, "pipeline_costs", policy=Policy(idle="share", shared="weighted"))
     trend = _rows(doc, "USD", "trend")
     by_day = {(r["period"], r["pipeline"]): r["cost"] for r in trend}
     # Nov 13's idle GPU (11.00) is split by GPU direct cost in the pool: llm-1 40, llm-2 60 -> all llm-tune.
@@ -229,7 +229,7 @@ def test_idle_tpu_hours_found_by_sku_description_when_the_book_lacks_the_id(tmp_
             SELECT 1, 'test', usage_day, currency, sum(cost), sum(credits), sum(net_cost), count(*)
             FROM cost_lines GROUP BY usage_day, currency""")
         attribute(ws, Policy(idle="separate"), UsageWindow())
-    _, doc = build_document(path, "pipeline_costs")
+    _, doc = build_document(path, "pipeline_costs", policy=Policy(idle="separate"))
     tpu = {r["node_pool"]: r for r in _rows(doc, "USD", "idle_accelerators")}["tpu-pool"]
     assert (tpu["accelerator"], tpu["idle_cost"], tpu["idle_hours"]) == ("TPU", cost, D("3.000"))
     summary = _rows(doc, "USD", "summary")[0]

@@ -22,5 +22,5 @@ def test_every_report_has_its_templates():
 
 def test_names_accept_dashes_and_unknown_names_are_errors():
     assert registry.get_report("lineage-audit").name == "lineage_audit"
-    with pytest.raises(ConfigError, match="pipeline_costs, lineage_audit"):
+    with pytest.raises(ConfigError, match="pipeline-costs, lineage-audit"):
         registry.get_report("quarterly")
