@@ -1,14 +1,14 @@
-"""The closed `kind` vocabulary of the artifacts table, and how each dialect's type names map onto it.
+"""The closed `kind` vocabulary of the artifacts table, and how each orchestrator's type names map onto it.
 
 Every consumer (graph queries, audit rules, billing's per-model cost) asks "is this a model / a dataset /
-a blessing?" through `kind`, never through type names, so a new dialect only has to extend the tables below.
+a blessing?" through `kind`, never through type names, so a new orchestrator only has to extend the tables below.
 """
 
 from __future__ import annotations
 
 from aipipe_ops.vocabulary import ARTIFACT_KINDS as KINDS
 
-# Exact type names, after stripping the dialect prefix (`system.`, `google.`, `tfx.`, `kubeflow.org/alpha/`).
+# Exact type names, after stripping the orchestrator's prefix (`system.`, `google.`, `tfx.`, `kubeflow.org/alpha/`).
 _BY_NAME = {
     # KFP v2 system types (kfp.dsl.types.artifact_types)
     "Dataset": "dataset",

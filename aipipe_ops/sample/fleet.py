@@ -182,7 +182,7 @@ class FleetBuilder:
 
     def _realise(self, item: _Pending) -> RunPlan:
         spec = P.PIPELINES[item.pipeline]
-        if spec.dialect == "tfx":
+        if spec.orchestrator == "tfx":
             return TfxRunBuilder(self, spec, item).build()
         return KfpRunBuilder(self, spec, item).build()
 
@@ -258,7 +258,7 @@ class _RunBuilder:
     def _finish(self, t0: int) -> RunPlan:
         steps = list(self.steps.values())
         run = RunPlan(
-            key=self.run_key, pipeline=self.spec.name, orchestrator=self.spec.dialect, kfp_run_uuid=self.kfp_run_uuid,
+            key=self.run_key, pipeline=self.spec.name, orchestrator=self.spec.orchestrator, kfp_run_uuid=self.kfp_run_uuid,
             workflow=self.workflow, namespace=self.spec.namespace, trigger=self.item.trigger,
             scenario=self.item.scenario, created=t0, finished=max(self.ends.values()), steps=steps,
             retry_of=self.item.retry_of.key if self.item.retry_of else None,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from aipipe_ops.sample import mlmd_kfp_v2, mlmd_tfx
 from aipipe_ops.sample.plan import ArtifactPlan, ContextPlan, Fleet
 
-DIALECTS = {"kfp-v2": mlmd_kfp_v2, "tfx": mlmd_tfx}
+MLMD_WRITERS = {"kfp-v2": mlmd_kfp_v2, "tfx": mlmd_tfx}
 BOOKKEEPING = ("__cache_key__",)
 UNSAFE_CLOCK_STEP = 5  # seconds: forward clock steps in 1..5 s make absl::Now() extrapolate
 
@@ -50,13 +50,13 @@ class StorePlan:
     context_types: list[str]
 
 
-def _paths(dialect, pairs):
+def _paths(writer, pairs):
     seen: dict[str, int] = {}
     out = []
     for key, art in pairs:
         index = seen.get(key, 0)
         seen[key] = index + 1
-        out.append((art, dialect.event_path(key, index)))
+        out.append((art, writer.event_path(key, index)))
     return out
 
 
@@ -99,22 +99,22 @@ def build_store_plan(fleet: Fleet) -> StorePlan:
     artifact_types: dict[str, tuple] = {}
     for t, _, step, phase in calls:
         run = run_of[step.key]
-        dialect = DIALECTS[run.orchestrator]
+        writer = MLMD_WRITERS[run.orchestrator]
         execution_types.setdefault(step.exec_type)
         custom = {k: v for k, v in step.custom.items() if k not in BOOKKEEPING}
         if phase == "create":
             op = WriteOp(t, step.key, step.exec_type, step.initial_state, step.name, custom,
-                         list(step.contexts), True, _paths(dialect, step.inputs))
+                         list(step.contexts), True, _paths(writer, step.inputs))
             if not step.published:
-                op.reused_output_events = _paths(dialect, step.reused_outputs)
+                op.reused_output_events = _paths(writer, step.reused_outputs)
         else:
             op = WriteOp(t, step.key, step.exec_type, step.state, step.name,
                          {**custom, **step.publish_custom}, list(step.contexts), False)
-            op.reused_output_events = _paths(dialect, step.reused_outputs)
-            op.new_artifacts = _paths(dialect, step.outputs)
+            op.reused_output_events = _paths(writer, step.reused_outputs)
+            op.new_artifacts = _paths(writer, step.outputs)
             for art_key, _ in op.new_artifacts:
                 type_name = fleet.artifacts[art_key].type_name
-                artifact_types.setdefault(type_name, dialect.artifact_type(type_name))
+                artifact_types.setdefault(type_name, writer.artifact_type(type_name))
         ops.append(op)
     context_types = []
     for ctx in fleet.contexts.values():

@@ -36,7 +36,7 @@ class StepSpec:
 @dataclass(frozen=True)
 class PipelineSpec:
     name: str
-    dialect: str  # "tfx" (TFX IR written by the component pods) | "kfp-v2" (written by the KFP v2 backend)
+    orchestrator: str  # "tfx" (TFX IR written by the component pods) | "kfp-v2" (written by the KFP v2 backend)
     namespace: str
     steps: tuple[StepSpec, ...]
     weight: float  # share of --runs beyond the scenario minimum
@@ -56,7 +56,7 @@ def _tfx(cls: str) -> str:
 
 TAXI_TFX = PipelineSpec(
     name="taxi-tfx",
-    dialect="tfx",
+    orchestrator="tfx",
     namespace="team-a",
     weight=0.30,
     schedule_hour=2.0,
@@ -97,7 +97,7 @@ TAXI_TFX = PipelineSpec(
 _LLM_IMAGE = "us-docker.pkg.dev/acme-ml-prod/ml/llm-finetune:2026.09.3"
 LLM_FINETUNE = PipelineSpec(
     name="llm-finetune",
-    dialect="kfp-v2",
+    orchestrator="kfp-v2",
     namespace="team-b",
     weight=0.22,
     schedule_hour=None,
@@ -125,7 +125,7 @@ FINETUNE_L4 = StepSpec("finetune", "finetune", "gpu-l4-spot", 7000, 26624, (240,
 _TPU_IMAGE = "us-docker.pkg.dev/acme-ml-prod/ml/jax-pretrain:2026.09.1"
 TPU_PRETRAIN = PipelineSpec(
     name="tpu-pretrain",
-    dialect="kfp-v2",
+    orchestrator="kfp-v2",
     namespace="team-b",
     weight=0.08,
     schedule_hour=22.0,
@@ -146,7 +146,7 @@ TPU_PRETRAIN = PipelineSpec(
 _SCORING_IMAGE = "us-docker.pkg.dev/acme-ml-prod/ml/batch-scoring:3.2.0"
 NIGHTLY_SCORING = PipelineSpec(
     name="nightly-scoring",
-    dialect="kfp-v2",
+    orchestrator="kfp-v2",
     namespace="team-a",
     weight=0.30,
     schedule_hour=6.0,
@@ -154,7 +154,7 @@ NIGHTLY_SCORING = PipelineSpec(
     steps=(
         StepSpec("load-features", "load-features", "cpu-pool", 2000, 8192, (10, 20), image=_SCORING_IMAGE,
                  outputs=(("features", "system.Dataset"),), egress_mib_per_min=150),
-        # `model` is the latest PushedModel of taxi-tfx: cross-run, cross-dialect lineage (see fleet.py).
+        # `model` is the latest PushedModel of taxi-tfx: cross-run, cross-orchestrator lineage (see fleet.py).
         StepSpec("score", "score", "cpu-pool", 4000, 16384, (25, 50), deps=("load-features",),
                  inputs=(("features", "load-features", "features"),),
                  outputs=(("predictions", "system.Dataset"), ("metrics", "system.Metrics")),
@@ -168,7 +168,7 @@ NIGHTLY_SCORING = PipelineSpec(
 _PENGUIN_IMAGE = f"us-docker.pkg.dev/acme-ml-prod/ml/penguin-tfx:{TFX_VERSION}"
 PENGUIN_TFX_V2 = PipelineSpec(
     name="penguin-tfx-v2",
-    dialect="kfp-v2",  # a TFX pipeline compiled with KubeflowV2DagRunner: the KFP v2 backend writes MLMD
+    orchestrator="kfp-v2",  # a TFX pipeline compiled with KubeflowV2DagRunner: the KFP v2 backend writes MLMD
     namespace="team-b",
     weight=0.10,
     schedule_hour=12.0,
