@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import duckdb
 
+from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.errors import ReconciliationError
-
 from aipipe_ops.sql import bucket_pivot
 from aipipe_ops.vocabulary import BUCKETS
 
@@ -20,13 +20,13 @@ TOLERANCE = Decimal(0)
 COLUMNS = ("currency", "export_net_total", *BUCKETS, "buckets_total", "difference", "status")
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, totals_where: str, lines: str = "att_lines") -> list[dict]:
-    """Per currency: export_net_total (billing_export_totals in the window: `totals_where`, a condition with its
-    values inlined) vs the buckets of `lines` (the attribution being built, or the stored attribution_lines)."""
+def reconcile(con: duckdb.DuckDBPyConnection, window: UsageWindow, lines: str) -> list[dict]:
+    """Reads billing_export_totals in `window` and `lines` (bucket, cost, currency: the ledger's lines of the
+    attribution being built, or the stored attribution_lines); per currency: export_net_total vs the buckets."""
     rows = con.execute(f"""
         WITH export AS (
             SELECT currency, sum(net_cost) AS export_net_total FROM billing_export_totals
-            WHERE {totals_where} GROUP BY currency
+            WHERE {window.days_sql('usage_day')} GROUP BY currency
         ),
         buckets AS (SELECT currency, {bucket_pivot(BUCKETS)}, sum(cost) AS buckets_total FROM {lines} GROUP BY currency)
         SELECT coalesce(e.currency, b.currency) AS currency,

@@ -1,8 +1,19 @@
 """One attribution: cost lines in a usage window -> runs, steps, pipelines, models under a policy, reconciled.
 
-All of it is SQL over the workspace's cost_lines (aggregates, not export rows) in temp tables, written into
-run_costs, step_costs, pipeline_costs, model_costs and attribution_lines (the latest attribution) and recorded
-in attributions and reconciliations. Nothing is written unless the buckets reconcile with the export total.
+All of it is SQL over the workspace's cost_lines (aggregates, not export rows) in session temp tables, each
+step reading and writing the relations its signature names (docs/cost-model.md gives the rules):
+
+1. classes.resolve_runs: cost_lines' run labels + runs -> att_runs (label combination -> run, pipeline)
+2. classes.classify_lines: cost_lines in the window + att_runs -> att_base (the classified lines, no hour)
+3. allocation.new_allocation -> att_lines, att_detail (empty); scopes.keep: direct and unattributed lines -> att_lines
+4. scopes.build_weights: att_base's direct lines -> att_weights (each run's direct cost per scope level)
+5. the idle, then the shared policy (policies.py): att_base + att_weights -> att_lines, att_detail
+6. reconcile: billing_export_totals in the window + att_lines -> the reconciliation (nothing is written unless
+   every currency reconciles)
+7. steps.attribute_steps: cost_lines in the window + att_runs + att_lines + steps -> att_step_costs
+8. _write: att_lines, att_detail, att_step_costs -> attribution_lines, attribution_share_detail, run_costs,
+   pipeline_costs, step_costs (replaced: they hold the latest attribution), attributions, reconciliations
+9. models.attribute_models: att_step_costs + the lineage graph -> model_costs
 """
 
 from __future__ import annotations
@@ -11,18 +22,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 from aipipe_ops.billing.attribution import models, steps
+from aipipe_ops.billing.attribution.classes import IDLE_NAMESPACE, OVERHEAD_NAMESPACE, classify_lines, resolve_runs
+from aipipe_ops.billing.attribution.allocation import LINE_COLUMNS, Allocation, new_allocation
 from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
-from aipipe_ops.billing.attribution.scopes import LINE_COLUMNS, build_weights
-from aipipe_ops.sql import DUCKDB
+from aipipe_ops.billing.attribution.scopes import build_weights, keep
 from aipipe_ops.billing.load import prepare_connection
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import raise_on_mismatch, reconcile
-from aipipe_ops.billing.runs import resolve_runs_sql
 from aipipe_ops.errors import InputError
+from aipipe_ops.sql import DUCKDB
 from aipipe_ops.workspace import Workspace
 
-IDLE_NAMESPACE = "kube:unallocated"
-OVERHEAD_NAMESPACE = "kube:system-overhead"
+__all__ = ["IDLE_NAMESPACE", "OVERHEAD_NAMESPACE", "Attribution", "attribute", "current_attribution", "is_stale",
+           "latest_attribution"]
 
 
 @dataclass
@@ -33,15 +45,6 @@ class Attribution:
     reconciliation: list[dict]
 
 
-def classify_sql(policy: Policy) -> str:
-    shared = ", ".join(DUCKDB.quote(ns) for ns in policy.share_namespaces) or "NULL"
-    return f"""CASE WHEN m.run_id IS NOT NULL THEN 'direct'
-                    WHEN c.namespace = '{IDLE_NAMESPACE}' THEN 'idle'
-                    WHEN c.namespace = '{OVERHEAD_NAMESPACE}' OR c.resource_kind = 'cluster_fee' THEN 'overhead'
-                    WHEN c.namespace IN ({shared}) THEN 'shared_namespace'
-                    ELSE 'unattributed' END"""
-
-
 def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow | None = None) -> Attribution:
     policy = policy or Policy()
     window = window or UsageWindow()
@@ -50,40 +53,24 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
     if not con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
         raise InputError(f"workspace {ws.path} holds no billing data: run `aipipe billing load --billing SRC` "
                          f"first, or pass --billing to `aipipe costs`")
-    where = window.days_sql("c.usage_day")
     with ws.transaction():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE att_runs AS {resolve_runs_sql()}")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE att_base AS
-            SELECT {classify_sql(policy)} AS class, m.run_id, m.pipeline, c.cluster, c.node_pool, c.namespace,
-                   c.service, c.sku_id, c.sku, c.resource_kind, c.usage_day, c.currency, sum(c.net_cost) AS cost
-            FROM cost_lines c LEFT JOIN att_runs m
-              ON c.run_label IS NOT DISTINCT FROM m.run_label AND c.workflow IS NOT DISTINCT FROM m.workflow
-             AND c.vertex_run IS NOT DISTINCT FROM m.vertex_run
-            WHERE {where}
-            GROUP BY ALL
-        """)
-        con.execute("CREATE OR REPLACE TEMP TABLE att_lines AS SELECT * FROM attribution_lines WHERE false")
-        con.execute("ALTER TABLE att_lines DROP COLUMN attribution_id")
-        con.execute("CREATE OR REPLACE TEMP TABLE att_detail AS SELECT * FROM attribution_share_detail WHERE false")
-        con.execute("ALTER TABLE att_detail DROP COLUMN attribution_id")
-        cols = ", ".join(LINE_COLUMNS)
-        detail = ", ".join(c for c in LINE_COLUMNS if c not in ("bucket", "cost"))
-        con.execute(f"INSERT INTO att_lines ({cols}) SELECT 'direct', {detail}, cost FROM att_base WHERE class = 'direct'")
-        con.execute(f"INSERT INTO att_lines ({cols}) SELECT 'unattributed', {detail}, cost FROM att_base "
-                    f"WHERE class = 'unattributed'")
-        build_weights(con)
-        IDLE_POLICIES[policy.idle](con)
-        SHARED_POLICIES[policy.shared](con)
+        runs = resolve_runs(con, into="att_runs")
+        classified = classify_lines(con, window, policy.share_namespaces, runs=runs, into="att_base")
+        allocation = new_allocation(con, lines="att_lines", detail="att_detail")
+        keep(con, classified, "direct", "direct", into=allocation.lines)
+        keep(con, classified, "unattributed", "unattributed", into=allocation.lines)
+        weights = build_weights(con, classified, into="att_weights")
+        IDLE_POLICIES[policy.idle](con, classified, weights, allocation)
+        SHARED_POLICIES[policy.shared](con, classified, weights, allocation)
 
-        reconciliation = reconcile(con, window.days_sql())
+        reconciliation = reconcile(con, window, allocation.lines)
         raise_on_mismatch(reconciliation)
 
-        steps.attribute_steps(con, where)
+        step_costs = steps.attribute_steps(con, window, runs=runs, lines=allocation.lines, into="att_step_costs")
         attribution_id = con.execute(
             "SELECT coalesce(max(attribution_id), 0) + 1 FROM attributions").fetchone()[0]
-        _write(con, attribution_id, policy, window, reconciliation)
-        models.attribute_models(con, attribution_id)
+        _write(con, attribution_id, policy, window, reconciliation, allocation=allocation, step_costs=step_costs)
+        models.attribute_models(con, attribution_id, step_costs=step_costs, into="model_costs")
     return Attribution(int(attribution_id), policy, window, reconciliation)
 
 
@@ -112,12 +99,16 @@ def current_attribution(ws: Workspace, policy: Policy, window: UsageWindow) -> A
     asked = (policy.idle, policy.shared, tuple(policy.share_namespaces), window.since, window.until)
     if made != asked or is_stale(con, latest["created_at"]):
         return None
-    reconciliation = reconcile(con, window.days_sql(), "attribution_lines")
+    reconciliation = reconcile(con, window, "attribution_lines")
     raise_on_mismatch(reconciliation)
     return Attribution(int(latest["attribution_id"]), policy, window, reconciliation)
 
 
-def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconciliation: list[dict]) -> None:
+def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconciliation: list[dict], *,
+           allocation: Allocation, step_costs: str) -> None:
+    """Reads `allocation` and `step_costs` (step_costs' rows without attribution id); replaces the stored results
+    (attribution_lines, attribution_share_detail, run_costs, pipeline_costs, step_costs, model_costs emptied) with
+    attribution `attribution_id`'s and records it in attributions and reconciliations."""
     for table in ("attribution_lines", "attribution_share_detail", "run_costs", "step_costs", "pipeline_costs",
                   "model_costs"):
         con.execute(f"DELETE FROM {table}")
@@ -131,21 +122,18 @@ def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconc
             [aid, lit(r["currency"]), lit(r["export_net_total"]), lit(r["buckets_total"]), lit(r["difference"]),
              lit(r["status"])]) + ")")
     cols = ", ".join(LINE_COLUMNS)
-    con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) SELECT {aid}, {cols} FROM att_lines")
-    con.execute(f"INSERT INTO attribution_share_detail BY NAME SELECT {aid} AS attribution_id, * FROM att_detail")
+    con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) SELECT {aid}, {cols} FROM {allocation.lines}")
+    con.execute(f"INSERT INTO attribution_share_detail BY NAME SELECT {aid} AS attribution_id, * FROM {allocation.detail}")
     con.execute(f"""
         INSERT INTO run_costs (run_id, pipeline, bucket, resource_kind, node_pool, cost, currency, attribution_id)
         SELECT run_id, pipeline, bucket, resource_kind, node_pool, sum(cost), currency, {aid}
-        FROM att_lines WHERE run_id IS NOT NULL GROUP BY ALL
+        FROM {allocation.lines} WHERE run_id IS NOT NULL GROUP BY ALL
     """)
     con.execute(f"""
         INSERT INTO pipeline_costs (pipeline, bucket, cost, currency, attribution_id)
-        SELECT pipeline, bucket, sum(cost), currency, {aid} FROM att_lines WHERE run_id IS NOT NULL GROUP BY ALL
+        SELECT pipeline, bucket, sum(cost), currency, {aid} FROM {allocation.lines} WHERE run_id IS NOT NULL GROUP BY ALL
     """)
     con.execute(f"""
         INSERT INTO step_costs (execution_id, run_id, step, bucket, cost, currency, attribution_id)
-        SELECT l.execution_id, l.run_id, coalesce(s.step, {lit(steps.NO_STEPS)}), l.bucket, sum(l.cost), l.currency,
-               {aid}
-        FROM att_step_lines l LEFT JOIN att_steps s USING (execution_id)
-        GROUP BY ALL
+        SELECT execution_id, run_id, step, bucket, cost, currency, {aid} FROM {step_costs}
     """)

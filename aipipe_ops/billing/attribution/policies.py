@@ -1,5 +1,9 @@
 """The allocation policies by name: the CLI's --idle and --shared choices come from these registries.
-A new policy is one function in idle.py or shared.py (or a new module) and one entry here."""
+A new policy is one function in idle.py or shared.py (or a new module) and one entry here.
+
+Every policy has the one signature `(con, classified, weights, into: Allocation) -> None`: it reads the classified
+lines of its classes (classes.classify_lines) and the runs' weights (scopes.build_weights), and appends their
+money to the allocation (allocation.Allocation: lines, and detail for what it shares), every cent once."""
 
 from __future__ import annotations
 

@@ -6,16 +6,46 @@ in proportion to seconds alive x request of that resource kind (cpu_request, mem
 tpu_request on `steps` when the lineage has them, else 1: by duration). Cost in an hour with no step alive goes
 to the run's steps by whole duration. The run's other buckets follow its steps' direct cost. A run without
 steps keeps one line, step `(no steps in lineage)`.
+
+`attribute_steps` runs these steps, each writing the relation its signature names:
+- `pod_steps`: reads the lineage's steps and the runs of the allocation's lines; writes the steps that cost.
+- `run_hours`: reads cost_lines in the window (hourly), the resolved runs and those steps; writes each run's
+  direct cost per hour and resource kind.
+- `hour_weights`: reads the hours and the steps; writes each step's weight in each hour.
+- `direct_by_step`: reads the hours and their weights; writes the steps' direct lines.
+- `run_buckets`: reads the allocation's lines and the steps; writes each run's other buckets.
+- `buckets_by_step`: reads those buckets, the steps and the steps' direct lines; appends to the step lines.
+- `steps_unknown`: reads the allocation's lines and the steps; appends the runs without steps to the step lines.
+- `named_step_costs`: reads the step lines and the steps; writes step_costs' rows (without attribution id).
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from aipipe_ops.billing.attribution.classes import same_run_sql
 from aipipe_ops.billing.attribution.split import split_sql
+from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.sql import DUCKDB
 
 NO_STEPS = "(no steps in lineage)"
 REQUEST_COLUMNS = {"cpu": "cpu_request", "ram": "memory_request", "gpu": "gpu_request", "tpu": "tpu_request"}
+
+
+def attribute_steps(con: duckdb.DuckDBPyConnection, window: UsageWindow, *, runs: str, lines: str,
+                    into: str) -> str:
+    """Reads cost_lines in `window`, `runs` (classes.resolve_runs), `lines` (the allocation's lines, every bucket) and
+    the lineage's steps; writes `into` (execution_id, run_id, step, bucket, cost, currency), step_costs' rows
+    without the attribution id; returns `into`. Its intermediate relations are the att_* tables named below."""
+    requests = _request_columns(con)
+    steps = pod_steps(con, lines, requests, into="att_steps")
+    hours = run_hours(con, window, runs, steps, into="att_hours")
+    weights = hour_weights(con, hours, steps, requests, into="att_hour_weights")
+    step_lines = direct_by_step(con, hours, weights, into="att_step_lines")
+    buckets = run_buckets(con, lines, steps, into="att_run_buckets")
+    buckets_by_step(con, buckets, steps, direct=step_lines, into=step_lines)
+    steps_unknown(con, lines, steps, into=step_lines)
+    return named_step_costs(con, step_lines, steps, into=into)
 
 
 def _request_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -25,57 +55,69 @@ def _request_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {kind: col for kind, col in REQUEST_COLUMNS.items() if col in have}
 
 
-def _request_expr(columns: dict[str, str]) -> str:
-    cases = [f"WHEN h.resource_kind = '{kind}' THEN coalesce(CAST(s.{col} AS DOUBLE), 1)"
-             for kind, col in columns.items()]
+def request_sql(kind: str, requests: dict[str, str]) -> str:
+    """A step's request of the resource kind in column expression `kind`, from `requests` ({resource kind: the
+    step's request expression}); 1 where the kind has none or the step's is NULL."""
+    cases = [f"WHEN {kind} = {DUCKDB.quote(k)} THEN coalesce(CAST({expr} AS DOUBLE), 1)"
+             for k, expr in requests.items()]
     return f"CASE {' '.join(cases)} ELSE 1 END" if cases else "1"
 
 
-def attribute_steps(con: duckdb.DuckDBPyConnection, window_sql: str) -> None:
-    """Fill temp table att_step_lines(execution_id, run_id, step, bucket, cost, currency) from att_lines.
-
-    window_sql: the condition on cost_lines (alias c) that selected the attribution's lines."""
-    # Steps that ran a pod: DAG executions (KFP v2 root and sub-DAGs) have none and cost nothing themselves.
-    # A run whose lineage names no pod at all (a source that does not record them) falls back to all its steps.
-    requests = _request_columns(con)
+def pod_steps(con: duckdb.DuckDBPyConnection, lines: str, requests: dict[str, str], *, into: str) -> str:
+    """Reads the lineage's steps of the runs in `lines`; writes `into` (execution_id, run_id, step, created_at,
+    updated_at, the `requests` columns, seconds): the steps that ran a pod; returns `into`."""
+    # DAG executions (KFP v2 root and sub-DAGs) have no pod and cost nothing themselves. A run whose lineage names
+    # no pod at all (a source that does not record them) falls back to all its steps.
     extra = "".join(f"s.{col}, " for col in requests.values())
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE att_steps AS
+        CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT s.execution_id, s.run_id, s.step, s.created_at, s.updated_at, {extra}
                greatest(coalesce(epoch(s.updated_at) - epoch(s.created_at), 0), 0) AS seconds
         FROM steps s
-        WHERE s.run_id IN (SELECT DISTINCT run_id FROM att_lines WHERE run_id IS NOT NULL)
+        WHERE s.run_id IN (SELECT DISTINCT run_id FROM {lines} WHERE run_id IS NOT NULL)
         QUALIFY s.pod_name IS NOT NULL OR count(s.pod_name) OVER (PARTITION BY s.run_id) = 0
     """)
-    # The run's direct cost per hour and resource kind (from the hourly lines, same window and resolution). Only
-    # lines with a run label can be a run's; group ids need only be unique (splits order within a group).
+    return into
+
+
+def run_hours(con: duckdb.DuckDBPyConnection, window: UsageWindow, runs: str, steps: str, *, into: str) -> str:
+    """Reads cost_lines in `window`, `runs` and `steps`; writes `into` (group_id, run_id, usage_start,
+    resource_kind, currency, amount): the direct cost of each run with steps per hour and resource kind (from the
+    hourly lines, same window and resolution as the classified lines); returns `into`."""
+    # Only lines with a run label can be a run's; group ids need only be unique (splits order within a group).
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE att_hours AS
+        CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT row_number() OVER () AS group_id, * FROM (
             SELECT m.run_id, c.usage_start, c.resource_kind, c.currency, sum(c.net_cost) AS amount
-            FROM cost_lines c JOIN att_runs m
-              ON c.run_label IS NOT DISTINCT FROM m.run_label AND c.workflow IS NOT DISTINCT FROM m.workflow
-             AND c.vertex_run IS NOT DISTINCT FROM m.vertex_run
-            WHERE {window_sql} AND (c.run_label IS NOT NULL OR c.workflow IS NOT NULL OR c.vertex_run IS NOT NULL)
-              AND m.run_id IN (SELECT run_id FROM att_steps)
+            FROM cost_lines c JOIN {runs} m ON {same_run_sql('c', 'm')}
+            WHERE {window.days_sql('c.usage_day')}
+              AND (c.run_label IS NOT NULL OR c.workflow IS NOT NULL OR c.vertex_run IS NOT NULL)
+              AND m.run_id IN (SELECT run_id FROM {steps})
             GROUP BY m.run_id, c.usage_start, c.resource_kind, c.currency)
     """)
-    request = _request_expr(requests)
+    return into
+
+
+def hour_weights(con: duckdb.DuckDBPyConnection, hours: str, steps: str, requests: dict[str, str], *,
+                 into: str) -> str:
+    """Reads `hours` (run_hours) and `steps` (pod_steps, with the `requests` columns); writes `into` (group_id,
+    recipient, weight): the steps alive in an hour weigh seconds alive x request; an hour in which none was alive
+    goes to all the run's steps by their whole duration; returns `into`."""
+    request = request_sql("h.resource_kind", {kind: f"s.{col}" for kind, col in requests.items()})
     # Each (hour, step of the run) pair once, on epoch seconds computed once per hour and per step (the same
-    # numbers as epoch() of the clipped timestamps): the steps alive in the hour weigh seconds alive x request; an
-    # hour in which none was alive goes to all the run's steps by their whole duration.
+    # numbers as epoch() of the clipped timestamps).
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE att_hour_weights AS
+        CREATE OR REPLACE TEMP TABLE {into} AS
         WITH hours AS (
             SELECT group_id, run_id, resource_kind, epoch(usage_start) AS h0,
                    epoch(usage_start + INTERVAL 1 HOUR) AS h1
-            FROM att_hours
+            FROM {hours}
         ),
         pairs AS (
             SELECT h.group_id, s.execution_id AS recipient, s.seconds,
                    CASE WHEN s.s0 < h.h1 AND s.s1 > h.h0
                         THEN greatest(least(s.s1, h.h1) - greatest(s.s0, h.h0), 0) * {request} END AS alive
-            FROM hours h JOIN (SELECT *, epoch(created_at) AS s0, epoch(updated_at) AS s1 FROM att_steps) s
+            FROM hours h JOIN (SELECT *, epoch(created_at) AS s0, epoch(updated_at) AS s1 FROM {steps}) s
               ON s.run_id = h.run_id
         ),
         live AS (SELECT DISTINCT group_id FROM pairs WHERE alive > 0)
@@ -83,35 +125,70 @@ def attribute_steps(con: duckdb.DuckDBPyConnection, window_sql: str) -> None:
         FROM pairs p LEFT JOIN live l ON l.group_id = p.group_id
         WHERE p.alive > 0 OR l.group_id IS NULL
     """)
-    # A step's direct cost over the window (its hourly parts added up: step_costs has no hour).
+    return into
+
+
+def direct_by_step(con: duckdb.DuckDBPyConnection, hours: str, weights: str, *, into: str) -> str:
+    """Reads `hours` and their `weights` (hour_weights); writes `into` (execution_id, run_id, bucket, cost,
+    currency): each step's direct cost over the window (its hourly parts added up: step_costs has no hour);
+    returns `into`."""
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE att_step_lines AS
+        CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT p.recipient AS execution_id, h.run_id, 'direct' AS bucket, sum(p.amount) AS cost, h.currency
-        FROM ({split_sql('att_hours', 'att_hour_weights')}) AS p JOIN att_hours h USING (group_id)
+        FROM ({split_sql(hours, weights)}) AS p JOIN {hours} h USING (group_id)
         GROUP BY p.recipient, h.run_id, h.currency
     """)
-    # Other buckets: by the steps' direct cost in the run.
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE att_run_buckets AS
-        SELECT row_number() OVER () AS group_id, run_id, bucket, currency, sum(cost) AS amount
-        FROM att_lines WHERE run_id IN (SELECT run_id FROM att_steps) AND bucket <> 'direct'
-        GROUP BY run_id, bucket, currency
-    """)
+    return into
+
+
+def run_buckets(con: duckdb.DuckDBPyConnection, lines: str, steps: str, *, into: str) -> str:
+    """Reads `lines` (the allocation's) and `steps`; writes `into` (group_id, run_id, bucket, currency, amount): each
+    run-with-steps' money of every bucket but direct; returns `into`."""
     con.execute(f"""
-        INSERT INTO att_step_lines
-        SELECT p.recipient, b.run_id, b.bucket, p.amount, b.currency
-        FROM ({split_sql('att_run_buckets', '''(
-            SELECT b.group_id, s.execution_id AS recipient, coalesce(d.direct, 0) AS weight
-            FROM att_run_buckets b JOIN att_steps s ON s.run_id = b.run_id
-            LEFT JOIN (SELECT execution_id, currency, sum(cost) AS direct FROM att_step_lines
-                       GROUP BY execution_id, currency) d
-              ON d.execution_id = s.execution_id AND d.currency = b.currency)''', money_weights=True)}) AS p
-        JOIN att_run_buckets b USING (group_id)
-    """)
-    # Runs without steps in the lineage: one line per bucket.
-    con.execute("""
-        INSERT INTO att_step_lines
-        SELECT NULL, run_id, bucket, sum(cost), currency FROM att_lines
-        WHERE run_id IS NOT NULL AND run_id NOT IN (SELECT run_id FROM att_steps)
+        CREATE OR REPLACE TEMP TABLE {into} AS
+        SELECT row_number() OVER () AS group_id, run_id, bucket, currency, sum(cost) AS amount
+        FROM {lines} WHERE run_id IN (SELECT run_id FROM {steps}) AND bucket <> 'direct'
         GROUP BY run_id, bucket, currency
     """)
+    return into
+
+
+def buckets_by_step(con: duckdb.DuckDBPyConnection, buckets: str, steps: str, *, direct: str, into: str) -> None:
+    """Reads `buckets` (run_buckets), `steps` and `direct` (direct_by_step); appends to `into` (same columns as
+    `direct`) each bucket split among the run's steps by their direct cost."""
+    weights = f"""(
+            SELECT b.group_id, s.execution_id AS recipient, coalesce(d.direct, 0) AS weight
+            FROM {buckets} b JOIN {steps} s ON s.run_id = b.run_id
+            LEFT JOIN (SELECT execution_id, currency, sum(cost) AS direct FROM {direct}
+                       GROUP BY execution_id, currency) d
+              ON d.execution_id = s.execution_id AND d.currency = b.currency)"""
+    con.execute(f"""
+        INSERT INTO {into}
+        SELECT p.recipient, b.run_id, b.bucket, p.amount, b.currency
+        FROM ({split_sql(buckets, weights, money_weights=True)}) AS p
+        JOIN {buckets} b USING (group_id)
+    """)
+
+
+def steps_unknown(con: duckdb.DuckDBPyConnection, lines: str, steps: str, *, into: str) -> None:
+    """Reads `lines` and `steps`; appends to `into` one line per bucket (execution_id NULL) of each run without
+    steps in the lineage."""
+    con.execute(f"""
+        INSERT INTO {into}
+        SELECT NULL, run_id, bucket, sum(cost), currency FROM {lines}
+        WHERE run_id IS NOT NULL AND run_id NOT IN (SELECT run_id FROM {steps})
+        GROUP BY run_id, bucket, currency
+    """)
+
+
+def named_step_costs(con: duckdb.DuckDBPyConnection, step_lines: str, steps: str, *, into: str) -> str:
+    """Reads `step_lines` and `steps`; writes `into` (execution_id, run_id, step, bucket, cost, currency): the step
+    lines with their step's name (NO_STEPS for a run without steps); returns `into`."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {into} AS
+        SELECT l.execution_id, l.run_id, coalesce(s.step, {DUCKDB.literal(NO_STEPS)}) AS step, l.bucket,
+               sum(l.cost) AS cost, l.currency
+        FROM {step_lines} l LEFT JOIN {steps} s USING (execution_id)
+        GROUP BY ALL
+    """)
+    return into

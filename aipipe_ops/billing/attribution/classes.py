@@ -1,0 +1,64 @@
+"""The first two steps of an attribution: which run (docs/cost-model.md §3) and which class of cost (§2) each cost
+line of the window belongs to.
+
+- `resolve_runs`: reads cost_lines' run labels and the lineage's runs; writes one row per label combination
+  (run_label, workflow, vertex_run, run_id, pipeline).
+- `classify_lines`: reads cost_lines in the window and the resolved runs; writes the classified lines (class,
+  run_id, pipeline, DETAIL..., cost), summed over the hour: what every later step reads instead of cost_lines.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from aipipe_ops.billing.attribution.allocation import DETAIL
+from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.billing.runs import resolve_runs_sql
+from aipipe_ops.sql import DUCKDB
+
+IDLE_NAMESPACE = "kube:unallocated"
+OVERHEAD_NAMESPACE = "kube:system-overhead"
+# `shared_namespace` is a namespace named by --share-namespace: the shared policy says whose it becomes.
+CLASSES = ("direct", "idle", "overhead", "shared_namespace", "unattributed")
+RUN_LABELS = ("run_label", "workflow", "vertex_run")
+
+
+def resolve_runs(con: duckdb.DuckDBPyConnection, *, into: str, lines: str = "cost_lines") -> str:
+    """Reads `lines` (their run labels) and runs; writes `into` (run_label, workflow, vertex_run, run_id,
+    pipeline), one row per label combination that resolves to a run; returns `into`."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {resolve_runs_sql(lines)}")
+    return into
+
+
+def same_run_sql(line: str, run: str) -> str:
+    """The join condition of a cost line (alias `line`) with its row of resolved runs (alias `run`)."""
+    return " AND ".join(f"{line}.{c} IS NOT DISTINCT FROM {run}.{c}" for c in RUN_LABELS)
+
+
+def classify_sql(share_namespaces: tuple[str, ...], *, run_id: str, namespace: str, resource_kind: str) -> str:
+    """The class of a cost line (first rule that matches), from the column expressions of its resolved run id,
+    namespace and resource kind; `share_namespaces` (--share-namespace) are of class shared_namespace."""
+    shared = ", ".join(DUCKDB.quote(ns) for ns in share_namespaces) or "NULL"
+    return f"""CASE WHEN {run_id} IS NOT NULL THEN 'direct'
+                    WHEN {namespace} = {DUCKDB.quote(IDLE_NAMESPACE)} THEN 'idle'
+                    WHEN {namespace} = {DUCKDB.quote(OVERHEAD_NAMESPACE)} OR {resource_kind} = 'cluster_fee'
+                         THEN 'overhead'
+                    WHEN {namespace} IN ({shared}) THEN 'shared_namespace'
+                    ELSE 'unattributed' END"""
+
+
+def classify_lines(con: duckdb.DuckDBPyConnection, window: UsageWindow, share_namespaces: tuple[str, ...], *,
+                   runs: str, into: str) -> str:
+    """Reads cost_lines in `window` and `runs` (from resolve_runs); writes `into` (class, run_id, pipeline,
+    DETAIL..., cost), the window's lines classified and summed over their hours; returns `into`."""
+    detail = ", ".join(f"c.{col}" for col in DETAIL)
+    cost_class = classify_sql(share_namespaces, run_id="m.run_id", namespace="c.namespace",
+                              resource_kind="c.resource_kind")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {into} AS
+        SELECT {cost_class} AS class, m.run_id, m.pipeline, {detail}, sum(c.net_cost) AS cost
+        FROM cost_lines c LEFT JOIN {runs} m ON {same_run_sql('c', 'm')}
+        WHERE {window.days_sql('c.usage_day')}
+        GROUP BY ALL
+    """)
+    return into
