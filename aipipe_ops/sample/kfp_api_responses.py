@@ -1,0 +1,162 @@
+"""The sample fleet's KFP v2 runs as the KFP REST API v2beta1 would serve them, for both API generations:
+`DIR/kfp_api/v2beta1/{task_details,native}/...json` (tests/lineage/kfp_api_server.py serves them).
+
+Read back from the generated MLMD store through the MLMD snapshot, so the two sources describe the same fleet.
+TFX runs are not included: on KFP they are v1 workflows whose lineage only MLMD holds. Field names follow
+kubeflow/pipelines backend/api/v2beta1 (run.proto; artifact.proto on releases without MLMD); ids are the MLMD
+ids as strings (a real native server uses UUIDs, which the source maps to stable 63-bit ids).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from pathlib import Path
+
+from aipipe_ops.lineage.snapshot import snapshot
+from aipipe_ops.workspace import Workspace
+
+RUN_STATES = {"SUCCEEDED": "SUCCEEDED", "FAILED": "FAILED", "RUNNING": "RUNNING", "CANCELED": "CANCELED"}
+TASK_STATES = {"COMPLETE": "SUCCEEDED", "FAILED": "FAILED", "RUNNING": "RUNNING", "NEW": "PENDING",
+               "CANCELED": "SKIPPED"}
+NATIVE_TYPES = {"system.Artifact": "Artifact", "system.Model": "Model", "system.Dataset": "Dataset",
+                "system.HTML": "HTML", "system.Markdown": "Markdown", "system.Metrics": "Metric", "system.ClassificationMetrics": "ClassificationMetric",
+                "system.SlicedClassificationMetrics": "SlicedClassificationMetric"}
+NAMESPACE_UUID = uuid.UUID("6f1c2a1e-0000-4000-8000-00000000a1b2")
+
+
+def _native_type(type_name: str | None) -> str:
+    # KFP's system.* types map onto the native ArtifactType names; others (tfx.*, TFX's own) keep their title.
+    type_name = type_name or "system.Artifact"
+    return NATIVE_TYPES.get(type_name, type_name)
+
+
+def _ts(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _id(kind: str, name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE_UUID, f"{kind}/{name}"))
+
+
+def write_kfp_api_responses(store: Path, out: Path) -> Path:
+    """Write `out/kfp_api/v2beta1/...` from the MLMD store at `store`; returns that directory."""
+    target = Path(out) / "kfp_api" / "v2beta1"
+    with tempfile.TemporaryDirectory() as scratch:
+        ws = Workspace.open(Path(scratch) / "w.duckdb")
+        try:
+            snapshot(ws, f"sqlite://{Path(store).resolve()}", progress=False)
+            con = ws.con
+            runs = con.execute("""SELECT run_id, pipeline, namespace, state, created_at, finished_at FROM runs
+                                  WHERE orchestrator = 'kfp-v2' ORDER BY created_at, run_id""").fetchall()
+            steps = con.execute("""SELECT execution_id, run_id, step, component, state, pod_name, created_at,
+                                          updated_at, type_name,
+                                          TRY_CAST(json_extract_string(properties, '$.parent_dag_id') AS DOUBLE)::BIGINT
+                                   FROM steps s
+                                   WHERE run_id IN (SELECT run_id FROM runs WHERE orchestrator = 'kfp-v2')
+                                   ORDER BY execution_id""").fetchall()
+            events = con.execute("""SELECT e.execution_id, e.artifact_id, e.direction, e.role FROM events e
+                                    JOIN steps s USING (execution_id)
+                                    WHERE s.run_id IN (SELECT run_id FROM runs WHERE orchestrator = 'kfp-v2')
+                                    ORDER BY 1, 2""").fetchall()
+            artifacts = con.execute("""SELECT artifact_id, type_name, uri, name, created_at, properties::VARCHAR
+                                       FROM artifacts WHERE artifact_id IN (SELECT artifact_id FROM events e
+                                       JOIN steps s USING (execution_id) WHERE s.run_id IN
+                                       (SELECT run_id FROM runs WHERE orchestrator = 'kfp-v2'))
+                                       ORDER BY artifact_id""").fetchall()
+        finally:
+            ws.close()
+    by_run: dict[str, list] = {}
+    for s in steps:
+        by_run.setdefault(s[1], []).append(s)
+    io: dict[int, dict[str, dict[str, list[str]]]] = {}
+    for execution_id, artifact_id, direction, role in events:
+        side = "inputs" if direction == "input" else "outputs"
+        io.setdefault(execution_id, {"inputs": {}, "outputs": {}})[side].setdefault(role or "", []).append(
+            str(artifact_id))
+    pipelines = {_id("pipeline", r[1]): {"pipeline_id": _id("pipeline", r[1]), "display_name": r[1], "name": r[1]}
+                 for r in runs if r[1]}
+    experiments = {_id("experiment", r[2] or ""): {"experiment_id": _id("experiment", r[2] or ""),
+                                                   "display_name": f"default-{r[2]}", "namespace": r[2]}
+                   for r in runs}
+
+    def run_json(run) -> dict:
+        run_id, pipeline, namespace, state, created, finished = run
+        body = {"run_id": run_id, "display_name": f"{pipeline}-{run_id[:8]}",
+                "experiment_id": _id("experiment", namespace or ""), "storage_state": "AVAILABLE",
+                "pipeline_version_reference": {"pipeline_id": _id("pipeline", pipeline or ""),
+                                               "pipeline_version_id": _id("version", pipeline or "")},
+                "created_at": _ts(created), "scheduled_at": _ts(created),
+                "finished_at": _ts(finished) or "1970-01-01T00:00:00Z", "state": RUN_STATES.get(state, "RUNTIME_STATE_UNSPECIFIED")}
+        return body
+
+    # Generation 1 (KFP <= 2.17): run_details.task_details, MLMD ids.
+    gen1 = []
+    for run in runs:
+        body = run_json(run)
+        tasks = []
+        run_steps = by_run.get(run[0], [])
+        root = next((s for s in run_steps if s[3] == "dag" and s[2] == "root"), None)
+        for s in run_steps:
+            execution_id, _, step, component, state, pod, created, updated, type_name, parent = s
+            sides = io.get(execution_id, {"inputs": {}, "outputs": {}})
+            is_dag = component == "dag"
+            detail = {"run_id": run[0], "task_id": f"{run[0][:8]}-{execution_id}", "display_name": step,
+                      "create_time": _ts(created), "start_time": _ts(updated),
+                      "state": "SKIPPED" if state == "CACHED" else TASK_STATES.get(state, "RUNTIME_STATE_UNSPECIFIED"),
+                      "execution_id": str(execution_id),
+                      "inputs": {k: {"artifact_ids": v} for k, v in sides["inputs"].items()},
+                      "outputs": {k: {"artifact_ids": v} for k, v in sides["outputs"].items()}}
+            if state not in ("RUNNING", "NEW"):
+                detail["end_time"] = _ts(updated)
+            if pod:
+                detail["pod_name"] = pod
+            if parent is not None:
+                detail["parent_task_id"] = f"{run[0][:8]}-{parent}"
+            if is_dag:
+                detail["child_tasks"] = [{"pod_name": c[5]} if c[5] else {"task_id": f"{run[0][:8]}-{c[0]}"}
+                                         for c in run_steps if c[9] == execution_id]
+            tasks.append(detail)
+        body["run_details"] = {"task_details": tasks}
+        gen1.append(body)
+
+    # Generation 2 (releases without MLMD): tasks, artifacts and artifact_tasks of their own.
+    native_runs, native_tasks, edges = [], {}, []
+    for run in runs:
+        body = run_json(run)
+        run_steps = by_run.get(run[0], [])
+        body["task_count"] = len(run_steps)
+        native_runs.append(body)
+        root = next((s for s in run_steps if s[3] == "dag" and s[2] == "root"), None)
+        tasks = []
+        for s in run_steps:
+            execution_id, _, step, component, state, pod, created, updated, type_name, parent = s
+            kind = ("ROOT" if parent is None and component == "dag" else "DAG" if component == "dag" else
+                    "IMPORTER" if component == "importer" else "RUNTIME")
+            task = {"name": step, "display_name": step, "task_id": str(execution_id), "run_id": run[0],
+                    "pods": [{"name": pod, "uid": _id("pod", pod), "type": "EXECUTOR"}] if pod else [],
+                    "create_time": _ts(created), "state": TASK_STATES.get(state, state), "type": kind}
+            if state not in ("RUNNING", "NEW"):
+                task["end_time"] = _ts(updated)
+            if parent is not None:
+                task["parent_task_id"] = str(parent)
+            tasks.append(task)
+            for side, io_type in (("inputs", "INPUT"), ("outputs", "OUTPUT")):
+                for key, ids in io.get(execution_id, {}).get(side, {}).items():
+                    edges.extend({"artifact_id": a, "run_id": run[0], "task_id": str(execution_id),
+                                  "type": io_type, "key": key} for a in ids)
+        native_tasks[run[0]] = tasks
+    native_artifacts = [{"artifact_id": str(a), "name": name or "", "uri": uri,
+                         "type": _native_type(t),
+                         "created_at": _ts(created), **({"metadata": json.loads(props)} if props else {})}
+                        for a, t, uri, name, created, props in artifacts]
+
+    files = {"pipelines.json": pipelines, "experiments.json": experiments,
+             "task_details/runs.json": gen1, "native/runs.json": native_runs, "native/tasks.json": native_tasks,
+             "native/artifacts.json": native_artifacts, "native/artifact_tasks.json": edges}
+    for name, data in files.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, separators=(",", ":")))
+    return target
