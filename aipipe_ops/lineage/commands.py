@@ -15,6 +15,7 @@ from aipipe_ops.errors import ConfigError, InputError, SourceError
 from aipipe_ops.output import echo, format_option, render, to_json
 from aipipe_ops.lineage import graph
 from aipipe_ops.lineage.sources.uri import PASSWORD_ENV, parse_store_uri
+from aipipe_ops.vocabulary import RUN_STATES
 
 MLMD_ENV = "AIPIPE_MLMD"
 _MLMD_HELP = (f"The MLMD store: sqlite:///path/metadata.sqlite, mysql://user@host:3306/metadb (password from "
@@ -59,7 +60,13 @@ def lineage() -> None:
 
 
 @lineage.command("snapshot")
-@click.option("--mlmd", "mlmd", envvar=MLMD_ENV, required=True, help=_MLMD_HELP)
+@click.option("--mlmd", "mlmd", envvar=MLMD_ENV, default=None, help=_MLMD_HELP)
+@click.option("--kfp", "kfp", default=None,
+              help="Read through the KFP REST API v2beta1 instead, e.g. http://localhost:8888 (kubectl -n kubeflow "
+                   "port-forward svc/ml-pipeline 8888:8888). On KFP <= 2.17, --mlmd alongside resolves artifacts.")
+@click.option("--namespace", default=None, help="With --kfp: the namespace of a multi-user KFP.")
+@click.option("--token-env", default=None,
+              help="With --kfp: an environment variable holding a bearer token (IAP: gcloud auth print-identity-token).")
 @click.option("--full", is_flag=True, help="Re-read everything instead of only what is new or changed.")
 @click.option("--replace", is_flag=True, help="Drop the lineage of another store already in this workspace.")
 @click.option("--batch-size", type=click.IntRange(50, 100000), default=None,
@@ -67,16 +74,27 @@ def lineage() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format of the summary.")
 @pass_app
-def snapshot_command(app, mlmd: str, full: bool, replace: bool, batch_size: int | None, fmt: str) -> None:
-    """Copy an MLMD store into the workspace; a re-run fetches only what is new or changed.
+def snapshot_command(app, mlmd: str | None, kfp: str | None, namespace: str | None, token_env: str | None,
+                     full: bool, replace: bool, batch_size: int | None, fmt: str) -> None:
+    """Copy an MLMD store (--mlmd) or a KFP API's lineage (--kfp) into the workspace; a re-run fetches only what
+    is new or changed.
 
     The store is never written: SQLite opens READONLY, MySQL connects with skip_db_creation, no schema
-    migration is ever triggered.
+    migration is ever triggered; the KFP API is only read (GET).
     """
     from aipipe_ops.lineage.snapshot import snapshot
 
+    if kfp is None and (namespace or token_env):
+        raise ConfigError("--namespace and --token-env go with --kfp URL")
+    if kfp is None and not mlmd:
+        raise ConfigError(f"give --mlmd URI (or ${MLMD_ENV}) or --kfp URL")
+    target = mlmd
+    if kfp is not None:
+        from aipipe_ops.lineage.sources.kfp_api import KfpTarget
+
+        target = KfpTarget(url=kfp, namespace=namespace, token_env=token_env, mlmd=mlmd)
     with app.open_workspace() as ws:
-        report = snapshot(ws, mlmd, full=full, replace=replace, password_prompt=_password_prompt,
+        report = snapshot(ws, target, full=full, replace=replace, password_prompt=_password_prompt,
                           batch_size=batch_size)
     if fmt == "json":
         click.echo(to_json({"source": report.source, "full": report.full, "seconds": round(report.seconds, 3),
@@ -184,13 +202,14 @@ def run_command(app, run_id: str, fmt: str) -> None:
 @lineage.command("runs")
 @click.option("--pipeline", default=None, help="Only runs of this pipeline.")
 @click.option("--since", default=None, help="Only runs created since a date (2026-11-01) or a look-back (7d, 12h).")
-@click.option("--state", default=None, help="Only runs in this state (SUCCEEDED, FAILED, RUNNING, CANCELED, UNKNOWN).")
+@click.option("--state", type=click.Choice(RUN_STATES, case_sensitive=False), default=None,
+              help="Only runs in this state (any case).")
 @format_option()
 @pass_app
 def runs_command(app, pipeline: str | None, since: str | None, state: str | None, fmt: str) -> None:
     """List runs with their pipeline, state, times and step counts, newest first."""
     with app.open_workspace(read_only=True) as ws:
-        rows = graph.list_runs(ws.con, pipeline=pipeline, since=parse_since(since), state=state)
+        rows = graph.list_runs(ws.con, pipeline=pipeline, since=parse_since(since), state=state and state.upper())
     echo(rows, ["run_id", "pipeline", "orchestrator", "namespace", "state", "created_at", "finished_at", "steps",
                 "cached", "failed"], fmt)
 
@@ -202,17 +221,28 @@ def runs_command(app, pipeline: str | None, since: str | None, state: str | None
 @click.option("--stuck-after", default="24h", show_default=True,
               help="A RUNNING run with no change for this long (from the snapshot time) is stuck.")
 @click.option("--no-remote", is_flag=True, help="Do not check gs:// URIs even when Google credentials are configured.")
+@click.option("--allowed-data", "allowed_data", multiple=True, metavar="PREFIX",
+              help="An approved prefix of training data, e.g. gs://acme-ml-data/ (repeatable); without one, "
+                   "unapproved-data-source reports only datasets with no producer.")
+@click.option("--cost-factor", type=click.FloatRange(1, min_open=True), default=3, show_default=True,
+              help="cost-anomaly: a run costing more than this times its pipeline's median run.")
+@click.option("--duration-factor", type=click.FloatRange(1, min_open=True), default=3, show_default=True,
+              help="cost-anomaly: a step running more than this times its usual duration in its pipeline.")
 @click.option("--list", "list_rules", is_flag=True, help="List the rules with their severities and exit.")
 @format_option()
 @click.pass_context
-def audit(ctx, rules, fail_on: str, stuck_after: str, no_remote: bool, list_rules: bool, fmt: str) -> None:
-    """Audit the lineage in the workspace: pushes without blessing, refused models pushed, models trained on
-    anomalous data, failed and stuck runs, steps that cannot be costed, artifacts whose data is gone.
+def audit(ctx, rules, fail_on: str, stuck_after: str, no_remote: bool, allowed_data: tuple[str, ...],
+          cost_factor: float, duration_factor: float, list_rules: bool, fmt: str) -> None:
+    """Audit the lineage in the workspace: pushes without blessing, models released without evaluation, refused
+    models pushed, models trained on anomalous or unapproved data, images by tag, failed, stuck and anomalous runs,
+    steps that cannot be costed, artifacts whose data is gone.
 
-    Exit status: 0 when nothing at or above --fail-on was found, 1 when something was (for CI), 2 on errors.
+    Exit status: 0 when nothing at or above --fail-on was found, 1 when something was (for CI), 2 on errors
+    (including a workspace that holds no lineage).
     """
     from aipipe_ops.lineage.audit.finding import AuditContext
-    from aipipe_ops.lineage.audit.registry import AuditFailed, all_rules, fails, run_audit, snapshot_time
+    from aipipe_ops.lineage.audit.registry import (AuditFailed, all_rules, fails, require_lineage, run_audit,
+                                                   snapshot_time)
 
     if list_rules:
         echo([{"rule": r.name, "severity": str(r.severity), "checks": r.title} for r in all_rules()],
@@ -221,8 +251,11 @@ def audit(ctx, rules, fail_on: str, stuck_after: str, no_remote: bool, list_rule
     app = ctx.obj
     duration = parse_duration(stuck_after)
     with app.open_workspace(read_only=True) as ws:
+        require_lineage(ws.con)
         context = AuditContext(con=ws.con, as_of=snapshot_time(ws.con), stuck_after=duration,
-                               check_remote=not no_remote)
+                               check_remote=not no_remote,
+                               options={"allowed_data": allowed_data, "cost_factor": cost_factor,
+                                        "duration_factor": duration_factor})
         findings = run_audit(context, list(rules) or None)
     if fmt == "json":
         click.echo(to_json([f.to_json() for f in findings]))

@@ -25,12 +25,14 @@ def _status(code: int) -> grpc.StatusCode:
 
 
 class MlmdGrpcServer:
-    def __init__(self, sqlite_path: str, *, max_send_bytes: int | None = None):
+    def __init__(self, sqlite_path: str, *, max_send_bytes: int | None = None,
+                 fail: dict[str, grpc.StatusCode] | None = None):
         config = metadata_store_pb2.ConnectionConfig()
         config.sqlite.filename_uri = str(sqlite_path)
         config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
         self.store = metadata_store.MetadataStore(config)
         self.calls: list[str] = []
+        self.fail = dict(fail or {})       # method -> status: an MLMD server that errs on that call
         options = [("grpc.max_send_message_length", max_send_bytes)] if max_send_bytes else []
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
         handlers = {}
@@ -47,6 +49,8 @@ class MlmdGrpcServer:
     def _handler(self, name: str):
         def handle(request, context):
             self.calls.append(name)
+            if name in self.fail:
+                context.abort(self.fail[name], f"{name} failed: database is locked")
             response = getattr(svc, name + "Response")()
             payload, message, code = getattr(pywrap, name)(self.store._metadata_store, request.SerializeToString())
             if code != 0:
@@ -63,4 +67,24 @@ class MlmdGrpcServer:
         self.server.stop(grace=None)
 
 
-__all__ = ["MlmdGrpcServer", "mlmd_errors"]
+class NotMlmdGrpcServer:
+    """A gRPC server on loopback that serves some other service (as KFP's API server or an envoy would): every
+    MLMD method is UNIMPLEMENTED."""
+
+    def __init__(self):
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        echo = grpc.unary_unary_rpc_method_handler(lambda request, context: request,
+                                                   request_deserializer=lambda b: b, response_serializer=lambda b: b)
+        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+            "kfp.api.v2beta1.RunService", {"ListRuns": echo}),))
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+
+    def start(self) -> "NotMlmdGrpcServer":
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop(grace=None)
+
+
+__all__ = ["MlmdGrpcServer", "NotMlmdGrpcServer", "mlmd_errors"]

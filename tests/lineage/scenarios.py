@@ -87,3 +87,44 @@ def tfx_taxi(b: StoreBuilder, run_id: str = "taxi-pipeline-x7k2p", *, pipeline: 
         ids.executions["pusher"], ids.artifacts["pushed"] = e, out["pushed_model"][0]
     ids.run = run
     return ids
+
+
+DIGEST = "@sha256:" + "ab" * 32
+
+
+def kfp_v2_release(b: StoreBuilder, run_id: str, *, pipeline: str = "llm", evaluate: bool = True,
+                   image: str = f"us-docker.pkg.dev/acme/ml/trainer{DIGEST}",
+                   data_uri: str = "gs://acme-ml-data/llm/train.jsonl", data: int | None = None,
+                   release_step: str = "register-model") -> Ids:
+    """A KFP v2 run that registers a model: importer -> prepare -> train (model + training metrics) ->
+    [evaluate (model -> metrics)] -> register-model (model -> registered model). Every image by digest unless
+    `image` says otherwise; `data` trains on an existing dataset artifact instead of importing `data_uri`."""
+    ids = Ids()
+    run = KfpV2Run(b, pipeline, run_id)
+    if data is None:
+        e, out = run.importer("raw", "system.Dataset", data_uri)
+        ids.executions["import"], ids.artifacts["raw"] = e, out["artifact"][0]
+    else:
+        ids.artifacts["raw"] = data
+    e, out = run.task("prepare", inputs={"raw": [ids.artifacts["raw"]]}, outputs={"dataset": "system.Dataset"},
+                      image=f"us-docker.pkg.dev/acme/ml/prep{DIGEST}")
+    ids.executions["prepare"], ids.artifacts["dataset"] = e, out["dataset"][0]
+    e, out = run.task("train", inputs={"dataset": [ids.artifacts["dataset"]]}, image=image,
+                      outputs={"model": "system.Model", "metrics": "system.Metrics"})
+    ids.executions["train"], ids.artifacts["model"] = e, out["model"][0]
+    if evaluate:
+        e, out = run.task("evaluate", inputs={"model": [ids.artifacts["model"]]},
+                          outputs={"metrics": "system.ClassificationMetrics"},
+                          image=f"us-docker.pkg.dev/acme/ml/eval{DIGEST}")
+        ids.executions["evaluate"] = e
+    e, out = run.task(release_step, inputs={"model": [ids.artifacts["model"]]},
+                      outputs={"registered_model": "system.Model"},
+                      image=f"us-docker.pkg.dev/acme/ml/registry-client{DIGEST}")
+    ids.executions["release"], ids.artifacts["registered"] = e, out["registered_model"][0]
+    ids.run = run
+    return ids
+
+
+def unproduced_dataset(b: StoreBuilder, uri: str = "gs://somewhere-else/leaked.csv") -> int:
+    """A dataset put into MLMD with no execution producing it (a hand-registered or tool-written artifact)."""
+    return b.put_artifact(b.new_artifact("system.Dataset", uri, custom={"display_name": "leaked"}))

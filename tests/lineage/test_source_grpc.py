@@ -51,3 +51,50 @@ def unused_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_grpc_server_that_is_not_mlmd_is_one_line(run_cli):
+    from .grpc_server import NotMlmdGrpcServer
+
+    server = NotMlmdGrpcServer().start()
+    try:
+        with pytest.raises(SourceError, match=r"is not an MLMD server.*metadata-grpc-service"):
+            open_source(f"grpc://127.0.0.1:{server.port}?timeout=5")
+        code, out, err = run_cli("lineage", "snapshot", "--mlmd", f"grpc://127.0.0.1:{server.port}?timeout=5")
+    finally:
+        server.stop()
+    assert code == 2 and "Traceback" not in out + err
+    assert len((out + err).strip().splitlines()) == 1 and "not an MLMD server" in out + err
+
+
+def test_a_plain_http_server_is_one_line(run_cli):
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        code, out, err = run_cli("lineage", "snapshot", "--mlmd", f"grpc://127.0.0.1:{httpd.server_port}?timeout=5")
+    finally:
+        httpd.shutdown()
+    assert code == 2 and "Traceback" not in out + err
+    assert len((out + err).strip().splitlines()) == 1 and "not gRPC" in out + err, out + err
+
+
+def test_an_mlmd_server_failing_mid_snapshot_is_one_line_and_leaves_the_workspace(builder, store_path, run_cli):
+    import grpc
+
+    tfx_taxi(builder)
+    builder.store = None
+    server = MlmdGrpcServer(str(store_path), fail={"GetEventsByExecutionIDs": grpc.StatusCode.INTERNAL}).start()
+    try:
+        code, out, err = run_cli("lineage", "snapshot", "--mlmd", f"grpc://127.0.0.1:{server.port}")
+    finally:
+        server.stop()
+    assert code == 2 and "Traceback" not in out + err
+    text = (out + err).strip()
+    assert len(text.splitlines()) == 1 and "failed during the snapshot" in text 

@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 from functools import lru_cache
 
-from aipipe_ops.errors import AipipeError, ConfigError
+from aipipe_ops.errors import AipipeError, ConfigError, WorkspaceError
 from aipipe_ops.lineage.audit import rules as rules_package
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Finding, Severity
 
@@ -53,6 +53,15 @@ def fails(findings: list[Finding], fail_on: str) -> bool:
         return False
     threshold = Severity.parse(fail_on)
     return any(f.severity >= threshold for f in findings)
+
+
+def require_lineage(con) -> None:
+    """An audit of nothing must not pass CI: a workspace without lineage is an error (exit 2) naming what to load."""
+    if not con.execute("SELECT EXISTS (SELECT 1 FROM steps) OR EXISTS (SELECT 1 FROM artifacts)").fetchone()[0]:
+        raise WorkspaceError(
+            "the workspace holds no lineage to audit: load it first with `aipipe lineage snapshot --mlmd "
+            "grpc://localhost:8080` (or sqlite:///path/metadata.sqlite, mysql://...), or `aipipe lineage snapshot "
+            "--kfp URL` for the KFP API; check AIPIPE_WORKSPACE / --workspace if you expected lineage here")
 
 
 def snapshot_time(con) -> dt.datetime:

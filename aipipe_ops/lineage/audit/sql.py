@@ -32,3 +32,39 @@ PUSHES = f"""
       AND {is_push('a.properties')}
     GROUP BY e.execution_id
 """
+
+
+# What counts as releasing a model, for the rules about shipped models: a non-cached execution that outputs a
+# PushedModel that was pushed (TFX Pusher, KFP's TFX runner), or that takes a model as input and either is named
+# like a push/registration/deployment step (KFP v2 custom components: `push-model`, `register-model`,
+# `deploy-...`, `upload-...`) or outputs a Vertex model or endpoint (google-cloud-pipeline-components'
+# ModelUploadOp / ModelDeployOp). A declined push (`pushed = 0`) is not a release. One row per releasing execution;
+# `models` are its model inputs, else the models and pushed models it output.
+RELEASE_WORDS = "push|deploy|regist|upload|publish|release|serving"
+RELEASES = f"""
+    SELECT s.execution_id AS releaser, any_value(s.run_id) AS run_id,
+           any_value(coalesce(s.step, s.component)) AS step,
+           coalesce(list(DISTINCT e.artifact_id ORDER BY e.artifact_id)
+                        FILTER (WHERE e.direction = 'input' AND a.kind = 'model'),
+                    list(DISTINCT e.artifact_id ORDER BY e.artifact_id)
+                        FILTER (WHERE e.direction = 'output' AND a.kind IN ('model', 'pushed_model'))) AS models,
+           list(DISTINCT e.artifact_id ORDER BY e.artifact_id)
+               FILTER (WHERE e.direction = 'input' AND a.kind IN ('metrics', 'blessing')) AS evaluations
+    FROM steps s JOIN events e USING (execution_id) JOIN artifacts a USING (artifact_id)
+    WHERE coalesce(s.state, '') <> 'CACHED'
+    GROUP BY s.execution_id
+    HAVING bool_or(e.direction = 'output' AND a.kind = 'pushed_model' AND {is_push('a.properties')})
+        OR (NOT bool_or(e.direction = 'output' AND a.kind = 'pushed_model')
+            AND bool_or(e.direction = 'input' AND a.kind = 'model')
+            AND (regexp_matches(lower(coalesce(any_value(s.step), '') || ' ' || coalesce(any_value(s.component), '')),
+                                '{RELEASE_WORDS}')
+                 OR bool_or(e.direction = 'output' AND (a.type_name LIKE '%VertexModel'
+                                                        OR a.type_name LIKE '%VertexEndpoint'))))
+"""
+
+
+def table_has_rows(con, table: str) -> bool:
+    """Whether a workspace table exists and holds rows (tables of a later engine, e.g. billing's run_costs, are read
+    by SQL only: the lineage package never imports billing)."""
+    exists = con.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'").fetchone()[0]
+    return bool(exists) and con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]

@@ -76,8 +76,8 @@ def _connect_sqlite(uri: StoreUri) -> metadata_store.MetadataStore:
             return metadata_store.MetadataStore(sqlite_config(path, read_only=True))
     except RuntimeError as exc:
         raise _open_error(uri, exc, migrate_hint=f"aipipe lineage migrate-copy --mlmd {uri.display} --out COPY.sqlite")
-    except mlmd_errors.MlmdError as exc:
-        raise SourceError(f"cannot open MLMD store {uri.display}: {exc}") from exc
+    except mlmd_errors.StatusError as exc:
+        raise SourceError(f"cannot open MLMD store {uri.display}: {_first_line(str(exc))}") from exc
 
 
 def _connect_mysql(uri: StoreUri, password_prompt) -> metadata_store.MetadataStore:
@@ -163,15 +163,31 @@ def _connect_grpc(uri: StoreUri) -> metadata_store.MetadataStore:
     try:
         store.get_context_types()
     except mlmd_errors.UnavailableError as exc:
+        if any(sign in str(exc).lower() for sign in ("http1", "http/1", "failed parsing http/2")):
+            raise SourceError(
+                f"{uri.host}:{uri.port} answers plain HTTP, not gRPC (from --mlmd {uri.display}): it is not an MLMD "
+                f"gRPC server; point --mlmd at KFP's metadata-grpc-service (port 8080)") from exc
         raise SourceError(
             f"cannot reach the MLMD gRPC server at {uri.host}:{uri.port} (from --mlmd {uri.display}): "
             f"{_first_line(str(exc))}; is `kubectl -n kubeflow port-forward svc/metadata-grpc-service "
             f"{uri.port}:8080` running?"
         ) from exc
     except mlmd_errors.DeadlineExceededError as exc:
-        raise SourceError(f"the MLMD gRPC server at {uri.host}:{uri.port} did not answer in time: {exc}") from exc
-    except mlmd_errors.MlmdError as exc:
-        raise _open_error(uri, exc, migrate_hint=None)
+        raise SourceError(f"the MLMD gRPC server at {uri.host}:{uri.port} did not answer in time: "
+                          f"{_first_line(str(exc))}") from exc
+    except mlmd_errors.UnimplementedError as exc:
+        # Something answers gRPC on that port, but not MLMD's MetadataStoreService (e.g. the grpc-web envoy proxy,
+        # KFP's API server, or another service behind the same port-forward).
+        raise SourceError(
+            f"the gRPC server at {uri.host}:{uri.port} is not an MLMD server (from --mlmd {uri.display}): it does "
+            f"not serve ml_metadata.MetadataStoreService ({_first_line(str(exc))}); point --mlmd at KFP's "
+            f"metadata-grpc-service (port 8080), not metadata-envoy-service or the KFP API"
+        ) from exc
+    except mlmd_errors.StatusError as exc:
+        raise _open_error(uri, exc, migrate_hint=None) from exc
+    except Exception as exc:  # noqa: BLE001 - a server that speaks something else must not end in a traceback
+        raise SourceError(f"the gRPC server at {uri.host}:{uri.port} did not answer as an MLMD server "
+                          f"(from --mlmd {uri.display}): {type(exc).__name__}: {_first_line(str(exc))}") from exc
     return store
 
 

@@ -21,6 +21,8 @@ from ml_metadata import errors as mlmd_errors
 from ml_metadata.proto import metadata_store_pb2 as mlmd_pb
 from ml_metadata.proto import metadata_store_service_pb2 as svc
 
+from aipipe_ops.errors import SourceError
+
 EXECUTION_STATES = dict(mlmd_pb.Execution.State.items())
 EXECUTION_STATE_NAMES = {v: k for k, v in EXECUTION_STATES.items()}
 ARTIFACT_STATE_NAMES = {v: k for k, v in mlmd_pb.Artifact.State.items()}
@@ -31,6 +33,14 @@ EXECUTION_BASE_TYPES = {v: k for k, v in mlmd_pb.ExecutionType.SystemDefinedBase
 _ORDER = mlmd_pb.ListOperationOptions.OrderByField
 # The server caps a page at 100 rows and silently returns 101 rows without a token above that.
 PAGE_SIZE = 100
+
+
+def store_error(method: str, exc: Exception) -> SourceError:
+    """One line for an MLMD call that failed mid-read (a server that went away, a store that errs): the snapshot is
+    one transaction, so the workspace stays as it was."""
+    detail = " ".join(str(exc).split())[:300] or "(no detail)"
+    return SourceError(f"the MLMD store failed during the snapshot ({method}: {type(exc).__name__}: {detail}); "
+                       f"the workspace is unchanged, run the snapshot again")
 
 
 class MlmdReader:
@@ -44,7 +54,12 @@ class MlmdReader:
     # -- plumbing -------------------------------------------------------------------------------------------
     def _call(self, method: str, request):
         response = getattr(svc, method + "Response")()
-        self._store._call(method, request, response)
+        try:
+            self._store._call(method, request, response)
+        except mlmd_errors.ResourceExhaustedError:
+            raise                                   # _batched halves the batch and asks again
+        except mlmd_errors.StatusError as exc:
+            raise store_error(method, exc) from exc
         self.calls[method] += 1
         return response
 
@@ -58,9 +73,9 @@ class MlmdReader:
             getattr(request, field).extend(chunk)
             try:
                 response = self._call(method, request)
-            except mlmd_errors.ResourceExhaustedError:
+            except mlmd_errors.ResourceExhaustedError as exc:
                 if size <= 50:
-                    raise
+                    raise store_error(method, exc) from exc
                 size //= 2
                 continue
             start += len(chunk)
