@@ -74,6 +74,46 @@ def part_aipipe(fleet: Path, workspace: Path) -> dict:
             "reconciled": all(r["status"] == "ok" for r in result.reconciliation)}
 
 
+def part_increment(fleet: Path, workspace: Path) -> dict:
+    """A daily increment: the last US/Pacific usage day's rows (in their own file, written untimed) loaded into a
+    workspace that already holds every other day, then attributed again; timed like part_aipipe."""
+    import duckdb
+
+    from aipipe_ops.billing.attribution.attribute import attribute
+    from aipipe_ops.billing.attribution.policies import Policy
+    from aipipe_ops.billing.load import load_billing
+    from aipipe_ops.workspace import Workspace
+
+    split = workspace.parent / "increment"
+    split.mkdir(exist_ok=True)
+    day = "CAST(timezone('America/Los_Angeles', usage_start_time) AS DATE)"
+    con = duckdb.connect()
+    files = str(fleet / "billing" / "*.parquet")
+    last = con.execute(f"SELECT max({day}) FROM read_parquet('{files}')").fetchone()[0]
+    con.execute(f"COPY (SELECT * FROM read_parquet('{files}') WHERE {day} < DATE '{last}') "
+                f"TO '{split / 'rest.parquet'}' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT * FROM read_parquet('{files}') WHERE {day} = DATE '{last}') "
+                f"TO '{split / 'day.parquet'}' (FORMAT parquet)")
+    con.close()
+    ws = Workspace.open(workspace)
+    load_billing(ws, str(split / "rest.parquet"))
+    attribute(ws, Policy(idle="share", shared="weighted"))
+    ws.close()
+    ws = Workspace.open(workspace)
+    try:
+        started = time.perf_counter()
+        summary = load_billing(ws, str(split / "day.parquet"))
+        loaded = time.perf_counter()
+        result = attribute(ws, Policy(idle="share", shared="weighted"))
+        attributed = time.perf_counter()
+    finally:
+        ws.close()
+    done = time.perf_counter()
+    return {"rows": summary.rows_new, "seconds": done - started, "load_seconds": loaded - started,
+            "attribute_seconds": attributed - loaded, "close_seconds": done - attributed,
+            "reconciled": all(r["status"] == "ok" for r in result.reconciliation)}
+
+
 def part_yardstick(fleet: Path) -> dict:
     import duckdb
 
@@ -142,6 +182,9 @@ def main() -> None:
             shutil.copy(template, workspace)
             aips.append(_run_part("aipipe", str(fleet), str(workspace)))
             workspace.unlink()
+        workspace = Path(tmp) / "increment.duckdb"
+        shutil.copy(template, workspace)
+        inc = _run_part("increment", str(fleet), str(workspace))
         pan = _run_part("pandas", str(fleet))
     load_after = os.getloadavg()
     yard, aip = _median_run(yards), _median_run(aips)
@@ -158,13 +201,18 @@ def main() -> None:
           f"{', '.join(f'{s:.2f}' for s in yard['all_seconds'])} s")
     print(f"pandas explode + groupby ({pan['rows']:,} rows): {pan['seconds']:.2f} s = {pan_rate / 1e6:.3f} M rows/s; "
           f"aipipe is {aip_rate / pan_rate:.1f}x faster   [target >= 20]")
+    print(f"daily increment ({inc['rows']:,} rows of the last usage day, on a workspace holding the others): "
+          f"{inc['seconds']:.2f} s (load {inc['load_seconds']:.2f} s, attribute {inc['attribute_seconds']:.2f} s, "
+          f"close {inc['close_seconds']:.2f} s) = {inc['seconds'] / aip['seconds']:.2f} of the full load + "
+          f"attribution   [target <= 0.10]; reconciled: {inc['reconciled']}")
     print(f"peak RSS: aipipe {aip['peak_rss'] / gb:.2f} GB [target <= 2.00], yardstick {yard['peak_rss'] / gb:.2f} GB, "
           f"pandas {pan['peak_rss'] / gb:.2f} GB")
 
 
 def _part_main(argv: list[str]) -> None:
     name, *args = argv
-    result = {"aipipe": part_aipipe, "yardstick": part_yardstick, "pandas": part_pandas}[name](
+    result = {"aipipe": part_aipipe, "increment": part_increment, "yardstick": part_yardstick,
+              "pandas": part_pandas}[name](
         *[Path(a) for a in args])
     result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(result))

@@ -2,7 +2,10 @@
 
 Export rows are never pulled out of the engine that holds them: `cost_lines_query` aggregates them there to
 the grain attribution needs (one line per usage hour x SKU x cluster x node pool x namespace x run labels x
-cost type x invoice month x project x currency) and only those lines travel. Net cost is computed as
+cost type x invoice month x project x currency x billing account x export batch) and only those lines travel.
+The same statement also groups the rows by export batch *cell* (billing account, invoice month, usage hour,
+currency, export_time; per file for files): the control totals of docs/billing.md "What a load covers", taken from
+the raw rows independently of the line grouping and of any join. Net cost is computed as
 Google's invoice-total query does (reference/billing.md §4.1): cost + the sum of the row's own credits, inside
 the row, so credits never fan out and unlabelled rows stay in every total. The export totals that attribution
 is reconciled against are rolled up from these lines per US/Pacific usage day (`export_totals_sql`).
@@ -70,6 +73,7 @@ class Renderer:
 
 # The grain: each key is (name, expression). Order is the order of cost_lines' key columns.
 KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
+    ("billing_account", lambda r: r.col("billing_account_id")),
     ("usage_start", lambda r: r.d.ts(r.col("usage_start_time"))),
     ("invoice_month", lambda r: r.col("invoice.month")),
     ("project", lambda r: r.col("project.id")),
@@ -82,7 +86,14 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     ("vertex_run", lambda r: r.d.label(VERTEX_RUN_LABEL, LABEL_KEYS)),
     ("currency", lambda r: r.col("currency")),
     ("cost_type", lambda r: f"COALESCE({r.col('cost_type')}, 'regular')"),
+    # The export batch: Google appends rows with a later export_time and never rewrites old ones, so a line
+    # belongs to exactly one batch cell (CELL_KEYS) and a reload can tell held rows from new ones.
+    ("export_time", lambda r: r.d.ts(r.col("export_time", r.d.timestamp_type))),
 )
+# The cell of a line, as the line query groups it (the usage hour; the load rolls hours up to US/Pacific days).
+CELL_GROUP_KEYS = ("billing_account", "invoice_month", "usage_start", "currency", "export_time")
+# The identity of an export batch cell in the workspace (export_cells).
+CELL_KEYS = ("billing_account", "invoice_month", "usage_day", "currency", "export_time")
 # Functions of the keys (a SKU id has one description and belongs to one service): carried with ANY_VALUE.
 DETAILS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     ("service_id", lambda r: r.col("service.id")),
@@ -94,8 +105,12 @@ DETAILS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
 COST_LINE_COLUMNS = (
     "usage_start", "usage_day", "invoice_month", "project", "service", "service_id", "sku_id", "sku",
     "resource_kind", "cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "cost",
-    "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows",
+    "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows", "billing_account",
 )
+# What the staged query returns beyond COST_LINE_COLUMNS: is_cell (1 for a cell's control totals, 0 for a line),
+# file (the file a cell's rows came from; NULL for lines and for BigQuery) and row_hash (Σ of a 64-bit hash of each
+# row's values, DuckDB only: tells a file's twin from another part of the same batch inside one load).
+STAGED_EXTRA_COLUMNS = ("is_cell", "file", "row_hash")
 
 
 def window_filter(dialect, window: UsageWindow) -> list[str]:
@@ -114,41 +129,53 @@ def _where(conditions: list[str]) -> str:
     return ("WHERE " + " AND ".join(f"({c})" for c in conditions)) if conditions else ""
 
 
-def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: list[str]) -> str:
-    """SELECT returning COST_LINE_COLUMNS: export rows aggregated to the attribution grain."""
+def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: list[str],
+                     file_column: str | None = None) -> str:
+    """SELECT returning COST_LINE_COLUMNS + STAGED_EXTRA_COLUMNS in one scan of the export: the rows aggregated to
+    the attribution grain (is_cell = 0), and the same rows grouped by export batch cell (is_cell = 1, per file when
+    `file_column` names the relation's file column): rows, Σ cost, Σ credits taken from the raw rows, not from the
+    lines, so they are control totals for everything downstream."""
     r = Renderer(dialect, present)
-    export_time = dialect.ts(r.col("export_time", dialect.timestamp_type))
     row_cols = [f"{expr(r)} AS {name}" for name, expr in KEYS + DETAILS]
     row_cols += [
         f"{dialect.money(r.col('cost'))} AS cost",
         f"{dialect.credit_sum()} AS credits",
-        f"{export_time} AS export_time",
     ]
-    keys = ", ".join(name for name, _ in KEYS)
+    key_names = [name for name, _ in KEYS]
+    file_expr = f"{dialect.col(file_column)}" if file_column else dialect.null(dialect.string_type)
+    row_cols.append(f"{file_expr} AS file")
+    # DuckDB: one hash over each row's normalised values (fast; only ever compared inside one load), read one level
+    # up because a SELECT cannot reference its own aliases.
+    hashed = dialect.name == "duckdb"
+    keys = ", ".join(key_names)
     for stage in dialect.label_columns(LABEL_KEYS):  # per-row helper columns the label expressions read (DuckDB)
         source_sql = f"(SELECT *, {', '.join(stage)} FROM {source_sql} {_where(conditions)})"
         conditions = []
+    if hashed:
+        plain = [c for c in row_cols if not c.endswith(" AS row_hash")]
+        rows_sql = (f"SELECT *, hash({', '.join(key_names + [n for n, _ in DETAILS])}, cost, credits) AS row_hash "
+                    f"FROM (SELECT {', '.join(plain)} FROM {source_sql} {_where(conditions)})")
+        row_hash = "SUM(row_hash)"
+    else:
+        rows_sql = f"SELECT {', '.join(row_cols)} FROM {source_sql} {_where(conditions)}"
+        row_hash = f"CAST(NULL AS {'HUGEINT' if dialect.name == 'duckdb' else 'NUMERIC'})"
+    cell_set = ", ".join(("file",) + CELL_GROUP_KEYS)
     grouped = (
         f"SELECT {keys}, {', '.join(f'ANY_VALUE({n}) AS {n}' for n, _ in DETAILS)}, SUM(cost) AS cost, "
-        f"SUM(credits) AS credits, MAX(export_time) AS export_time, COUNT(*) AS export_rows "
-        f"FROM (SELECT {', '.join(row_cols)} FROM {source_sql} {_where(conditions)}) AS export_rows "
-        f"GROUP BY {keys}"
+        f"SUM(credits) AS credits, COUNT(*) AS export_rows, GROUPING(sku_id) AS is_cell, file, "
+        f"{row_hash} AS row_hash "
+        f"FROM ({rows_sql}) AS export_rows "
+        f"GROUP BY GROUPING SETS (({keys}), ({cell_set}))"
     )
     derived = {
         "usage_day": dialect.pacific_day("usage_start"),
         "resource_kind": kind_case_sql("service", "sku"),
         "net_cost": "cost + credits",
     }
-    select = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in COST_LINE_COLUMNS)
+    columns = COST_LINE_COLUMNS + STAGED_EXTRA_COLUMNS
+    select = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in columns)
     return f"SELECT {select} FROM ({grouped}) AS lines"
 
 
 EXPORT_TOTAL_COLUMNS = ("usage_day", "invoice_month", "currency", "cost", "credits", "net_cost", "export_rows")
 
-
-def export_totals_sql(lines: str) -> str:
-    """The export's net total per usage day, invoice month and currency, rolled up from the staged lines (which
-    hold every export row of the window: nothing is filtered between the two), so a load scans the export once."""
-    return (f"SELECT usage_day, invoice_month, currency, sum(cost) AS cost, sum(credits) AS credits, "
-            f"sum(net_cost) AS net_cost, sum(export_rows) AS export_rows FROM {lines} "
-            f"GROUP BY usage_day, invoice_month, currency")

@@ -87,5 +87,10 @@ def test_costs_reuses_the_latest_attribution_until_something_changes(run_cli, ex
     by_run("--idle", "separate", "--since", "2026-01-01")                               # another window
     by_run("--idle", "separate", "--since", "2026-01-01", "--recompute")                # asked for
     assert [a for a, _ in attributions()] == [1, 2, 3, 4]
-    assert run_cli("billing", "load", "--billing", export)[0] == 0                      # new data: stale
+    assert run_cli("billing", "load", "--billing", export)[0] == 0                      # nothing new: current
+    assert by_run("--idle", "separate", "--since", "2026-01-01") and len(attributions()) == 4
+    with Workspace.open(resolve_workspace_path()) as ws:
+        source = ws.con.execute("SELECT any_value(source) FROM export_cells").fetchone()[0]
+    assert run_cli("billing", "forget", source)[0] == 0                                 # forgotten: stale
+    assert run_cli("billing", "load", "--billing", export)[0] == 0
     assert by_run("--idle", "share") == first and len(attributions()) == 5

@@ -92,14 +92,16 @@ def test_a_directory_mixing_formats_is_refused(workspace, tmp_path):
         load_billing(workspace, str(tmp_path))
 
 
-def test_reloading_a_source_replaces_it(workspace, tmp_path):
+def test_reloading_a_source_counts_nothing_twice(workspace, tmp_path):
+    """Reloading an unchanged file skips it (no rescan) and records no new load: the attribution stays current."""
     rows = sample_rows()
     path = WRITERS["parquet"](rows, tmp_path / "export.parquet")
     load_billing(workspace, str(path))
-    load_billing(workspace, str(path))
+    again = load_billing(workspace, str(path))
+    assert again.files_skipped == 1 and again.cost_lines == 0
     got = dict(workspace.con.execute("SELECT currency, sum(net_cost) FROM cost_lines GROUP BY 1").fetchall())
     assert got == net_by_currency(rows)
-    assert workspace.con.execute("SELECT count(*) FROM loads WHERE kind = 'billing'").fetchone()[0] == 2
+    assert workspace.con.execute("SELECT count(*) FROM loads WHERE kind = 'billing'").fetchone()[0] == 1
 
 
 def test_usage_window_selects_pacific_days(workspace, tmp_path):

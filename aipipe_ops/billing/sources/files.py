@@ -29,6 +29,7 @@ FORMATS = {  # suffix -> format
 
 # Types DuckDB is told when it reads JSON or CSV (Parquet carries its own): the export's BigQuery schema.
 TYPES = {
+    "billing_account_id": "VARCHAR",
     "usage_start_time": "TIMESTAMPTZ",
     "export_time": "TIMESTAMPTZ",
     "cost": "DOUBLE",
@@ -77,6 +78,34 @@ def expand(spec: str) -> list[str]:
         raise InputError(f"--billing {spec}: {where} mixes {' and '.join(sorted(formats))} files; they may hold the "
                          f"same rows twice. Point --billing at one format, e.g. {spec.rstrip('/')}/*.parquet")
     return [str(Path(f).resolve()) for f in files]
+
+
+# The column DuckDB adds to every row with the path of the file it came from (twin files inside one load).
+FILE_COLUMN = "_aipipe_file"
+# Files up to this size are identified by the sha256 of their whole content; larger ones by their size and the
+# sha256 of their first and last MiB (Parquet keeps its footer, with every row group's statistics, in the last MiB).
+FULL_HASH_BYTES = 64 * 1024**2
+EDGE_BYTES = 1024**2
+
+
+def file_identity(path: str) -> dict:
+    """What a file is, cheaply: size, mtime and a content hash (docs/billing.md "What a load covers")."""
+    import hashlib
+
+    st = os.stat(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        if st.st_size <= FULL_HASH_BYTES:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+            kind = "sha256"
+        else:
+            digest.update(fh.read(EDGE_BYTES))
+            fh.seek(st.st_size - EDGE_BYTES)
+            digest.update(fh.read(EDGE_BYTES))
+            kind = "sha256-edges"
+    return {"path": path, "size": int(st.st_size), "mtime": float(st.st_mtime),
+            "content_hash": f"{kind}:{st.st_size}:{digest.hexdigest()}"}
 
 
 class FileSource:
@@ -130,19 +159,22 @@ class FileSource:
 
     # -- reading ------------------------------------------------------------------------------------------------
     def relation_sql(self, present: set[str]) -> str:
+        """The files as one relation, each row carrying its file's path in FILE_COLUMN."""
         files = DUCKDB.literal(self.files)
+        named = f"filename = {DUCKDB.quote(FILE_COLUMN)}"
         if self.format == "parquet":
-            return f"read_parquet({files}, union_by_name = true)"
+            return f"read_parquet({files}, union_by_name = true, {named})"
         if self.format == "jsonl":
             wanted = sorted({p.split(".", 1)[0] for p in present} & set(TYPES))
             columns = "{" + ", ".join(f"{DUCKDB.quote(c)}: {DUCKDB.quote(TYPES[c])}" for c in wanted) + "}"
-            return f"read_json({files}, format = 'newline_delimited', columns = {columns})"
+            return f"read_json({files}, format = 'newline_delimited', columns = {columns}, {named})"
         return f"({self._csv_projection(files, present)})"
 
     def _csv_projection(self, files: str, present: set[str]) -> str:
-        raw = f"read_csv({files}, header = true, all_varchar = true, union_by_name = true)"
-        cols = []
-        for name in ("usage_start_time", "export_time", "cost", "currency", "cost_type"):
+        raw = (f"read_csv({files}, header = true, all_varchar = true, union_by_name = true, "
+               f"filename = {DUCKDB.quote(FILE_COLUMN)})")
+        cols = [DUCKDB.quote(FILE_COLUMN).replace("'", '"')]
+        for name in ("billing_account_id", "usage_start_time", "export_time", "cost", "currency", "cost_type"):
             if name in present:
                 cols.append(f'CAST("{name}" AS {TYPES[name]}) AS "{name}"')
         for record in ("service", "sku", "project", "invoice"):
@@ -162,7 +194,7 @@ class FileSource:
         conditions = normalise.window_filter(DUCKDB, window)
         # The query runs inside the load's INSERT: DuckDB streams the files into cost lines in one pass.
         return StagedExport(self.canonical, f"{len(self.files)} {self.format} file(s) from {self.spec}",
-                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions))
+                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions, FILE_COLUMN))
 
     def read_error(self, exc: duckdb.Error) -> InputError:
         return InputError(f"--billing {self.spec}: reading the {self.format} files failed: "
