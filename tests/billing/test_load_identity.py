@@ -160,8 +160,9 @@ def test_the_attribution_reconciles_with_the_cells(workspace, tmp_path, monkeypa
     monkeypatch.setattr(control_totals, "check_load", lambda con, load_id: None)
     insert_runs(workspace, [{"run_id": "r1", "pipeline": "p1"}])
     load_billing(workspace, str(write_parquet(rows, tmp_path / "a.parquet")))
-    with pytest.raises(ReconciliationError, match="does not reconcile"):
+    with pytest.raises(ReconciliationError, match="does not reconcile") as err:
         attribute(workspace, Policy())
+    assert "2026-10-02 USD -9.25" in str(err.value)  # the attribution names the day and the difference
     with pytest.raises(ReconciliationError, match="2026-10-02 USD"):
         control_totals.check_days(workspace.con)
 

@@ -28,7 +28,7 @@ from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICI
 from aipipe_ops.billing.attribution.scopes import build_weights, keep
 from aipipe_ops.billing.load import prepare_connection
 from aipipe_ops.billing.normalise import UsageWindow
-from aipipe_ops.billing.reconcile import raise_on_mismatch, reconcile
+from aipipe_ops.billing.reconcile import day_differences, raise_on_mismatch, reconcile
 from aipipe_ops.errors import InputError
 from aipipe_ops.sql import DUCKDB
 from aipipe_ops.workspace import Workspace
@@ -64,7 +64,8 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
         SHARED_POLICIES[policy.shared](con, classified, weights, allocation)
 
         reconciliation = reconcile(con, window, allocation.lines)
-        raise_on_mismatch(reconciliation)
+        if any(r["status"] != "ok" for r in reconciliation):
+            raise_on_mismatch(reconciliation, day_differences(con, window, allocation.lines))
 
         step_costs = steps.attribute_steps(con, window, runs=runs, lines=allocation.lines, into="att_step_costs")
         attribution_id = con.execute(
