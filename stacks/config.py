@@ -8,6 +8,7 @@ in SETTINGS below; Pulumi.yaml declares the same keys and defaults (a test keeps
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
@@ -25,7 +26,7 @@ from aipipe_ops.gcp.accelerators import (
     gpu_family_of_machine,
 )
 from aipipe_ops.gcp.regions import REGION, ZONE
-from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, TpuSlice, tpu_slice
+from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, TPU_ZONES, TpuSlice, tpu_slice
 from stacks.labels import label_value, valid_label_value
 
 NAMESPACE = "aipipe"
@@ -33,7 +34,43 @@ NAMESPACE = "aipipe"
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 # KFP backend release tags known to carry env/platform-agnostic pinned to release images.
 KNOWN_KFP_RELEASES = ("2.0.0", "2.2.0", "2.3.0", "2.4.0", "2.4.1", "2.5.0", "2.14.0", "2.14.3",
-                      "2.14.4", "2.15.0", "2.16.0", "2.16.1", "2.17.0")
+                      "2.14.4", "2.15.0", "2.16.0", "2.16.1", "2.17.0", "2.17.1", "2.17.2")
+
+
+# Google Cloud regions (cloud.google.com/compute/docs/regions-zones, 2026). A location outside them is a typo
+# (`mars-north1-a`) refused before any resource; a region Google adds later is one entry here.
+GCP_REGIONS = (
+    "africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+    "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1",
+    "australia-southeast2", "europe-central2", "europe-north1", "europe-north2", "europe-southwest1",
+    "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8",
+    "europe-west9", "europe-west10", "europe-west12", "me-central1", "me-central2", "me-west1",
+    "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1", "southamerica-east1",
+    "southamerica-west1", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1",
+    "us-west2", "us-west3", "us-west4",
+)
+# ... and the regions of the TPU zones (us-central2 holds TPU v4 only).
+GCP_REGIONS += tuple(sorted({ZONE.match(z).group(1) for zones in TPU_ZONES.values() for z in zones
+                             if ZONE.match(z)} - set(GCP_REGIONS)))
+# Zones of the regions the shipped price book covers (same source); other regions are checked by name only.
+REGION_ZONES = {
+    "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
+    "us-east5": ("us-east5-a", "us-east5-b", "us-east5-c"),
+    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+}
+# KFP releases without ML Metadata (tasks and artifacts live in the API server): after 2.17.
+KFP_LAST_MLMD_MINOR = 17
+KFP_METADATA = ("mlmd", "none")
+
+
+def nearest(name: str, known, cutoff: float = 0.6) -> str:
+    """`; did you mean X?` for the closest known name, or an empty string."""
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
+    if not match:
+        lowered = {k.lower(): k for k in known}
+        match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=cutoff)
+        match = [lowered[m] for m in match]
+    return f"; did you mean {match[0]}?" if match else ""
 
 
 class StackConfigError(ConfigError, pulumi.RunError):
@@ -77,7 +114,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tpuPools", "array", [], "TPU slice node pools (fields below)."),
     Setting("warmAcceleratorPools", "array", [],
             "GPU/TPU pools allowed to keep nodes when idle; the guardrail policy requires the others to scale to zero."),
-    Setting("kfpVersion", "string", "2.17.0", "Kubeflow Pipelines release tag installed from env/platform-agnostic."),
+    Setting("kfpVersion", "string", "2.17.2", "Kubeflow Pipelines release tag installed from env/platform-agnostic."),
+    Setting("kfpMetadata", "string", "",
+            "Where KFP keeps lineage: mlmd (ML Metadata, releases up to 2.17) or none (its API server, after 2.17); "
+            "empty follows aipipe:kfpVersion."),
     Setting("tfxVersion", "string", "1.16.0", "TFX image tag pre-pulled onto the pools that run TFX steps."),
     Setting("tfxImageRepository", "string", "gcr.io/tfx-oss-public/tfx",
             "TFX image repository (mirror it into Artifact Registry for image streaming)."),
@@ -180,6 +220,11 @@ class StackConfig:
     budget: Budget | None
     warm_accelerator_pools: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    kfp_metadata: str = "mlmd"  # mlmd | none (a KFP release that stores lineage in its API server)
+
+    @property
+    def mlmd(self) -> bool:
+        return self.kfp_metadata == "mlmd"
 
     @property
     def tfx_image(self) -> str:
@@ -272,7 +317,9 @@ class _Fields:
         if not self.ok:
             problems.add(key, f"expected a mapping with fields {', '.join(allowed)}, got {raw!r}")
         for unknown in sorted(set(self.raw) - set(allowed)):
-            problems.add(f"{key}.{unknown}", f"unknown field; allowed fields: {', '.join(allowed)}")
+            hint = nearest(unknown, allowed)
+            problems.add(f"{key}.{unknown}", f"unknown field{hint} (allowed fields: {', '.join(allowed)})" if hint
+                         else f"unknown field; allowed fields: {', '.join(allowed)}")
 
     def get(self, name: str, kind: type, default: Any = REQUIRED) -> Any:
         key = f"{self.key}.{name}"
@@ -329,6 +376,27 @@ def _check_zones(key: str, zones: tuple[str, ...] | None, region: str | None, pr
             problems.add(key, f"{zone!r} is not a zone name such as us-central1-a")
         elif region and match.group(1) != region:
             problems.add(key, f"{zone} is not in the cluster's region {region}; allowed: zones of {region}")
+        else:
+            _check_zone_exists(key, zone, problems)
+
+
+def _check_region_exists(key: str, region: str, problems: _Problems, location: str | None = None) -> bool:
+    if region in GCP_REGIONS:
+        return True
+    shown = f"{location!r} is in no Google Cloud region ({region} is not one)" if location and location != region \
+        else f"{region!r} is not a Google Cloud region"
+    problems.add(key, f"{shown}{nearest(region, GCP_REGIONS, 0.85)} "
+                      "(e.g. us-central1; see `gcloud compute regions list`)")
+    return False
+
+
+def _check_zone_exists(key: str, zone: str, problems: _Problems) -> None:
+    region = ZONE.match(zone).group(1)
+    if not _check_region_exists(key, region, problems, zone):
+        return
+    zones = REGION_ZONES.get(region)
+    if zones and zone not in zones:
+        problems.add(key, f"{zone!r} is not a zone of {region}; allowed: {', '.join(zones)}")
 
 
 def _check_disk(key: str, size: int | None, problems: _Problems) -> None:
@@ -490,6 +558,10 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
     Raises StackConfigError listing every problem found.
     """
     problems = _Problems()
+    for unknown in sorted(set(raw) - set(SETTINGS_BY_KEY)):
+        hint = nearest(unknown, SETTINGS_BY_KEY)
+        problems.add(_key(unknown), f"unknown key; did you mean {_key(hint[len('; did you mean '):-1])}?" if hint
+                     else f"unknown key; known keys: {', '.join(SETTINGS_BY_KEY)}")
     values = {s.key: _decode(s, raw.get(s.key), problems) for s in SETTINGS}
     warnings: list[str] = []
 
@@ -503,9 +575,13 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
     if location is not None:
         zone_match = ZONE.match(location)
         if zone_match:
-            region, zone = zone_match.group(1), location
+            before = len(problems.messages)
+            _check_zone_exists(_key("location"), location, problems)
+            if len(problems.messages) == before:
+                region, zone = zone_match.group(1), location
         elif REGION.match(location):
-            region = location
+            if _check_region_exists(_key("location"), location, problems):
+                region = location
         else:
             problems.add(_key("location"), f"{location!r} is neither a zone (us-central1-a: zonal cluster) "
                                            "nor a region (us-central1: regional cluster)")
@@ -567,6 +643,18 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
     elif kfp not in KNOWN_KFP_RELEASES:
         warnings.append(f"aipipe:kfpVersion {kfp} is not one of the releases this stack was checked against "
                         f"({', '.join(KNOWN_KFP_RELEASES)}); make sure the tag exists")
+    metadata = values["kfpMetadata"] or ""
+    if metadata and metadata not in KFP_METADATA:
+        problems.add(_key("kfpMetadata"), f"{metadata!r} is not one of {', '.join(KFP_METADATA)}"
+                                          f"{nearest(metadata, KFP_METADATA)}")
+    elif _KFP_VERSION.match(kfp or ""):
+        minor = int(kfp.split(".")[1])
+        if not metadata:
+            metadata = "mlmd" if minor <= KFP_LAST_MLMD_MINOR else "none"
+        elif metadata == "mlmd" and minor > KFP_LAST_MLMD_MINOR:
+            problems.add(_key("kfpMetadata"), f"mlmd: KFP {kfp} has no ML Metadata (removed after "
+                                              f"2.{KFP_LAST_MLMD_MINOR}); allowed: none, or aipipe:kfpVersion "
+                                              f"2.{KFP_LAST_MLMD_MINOR}.x")
     if not _TFX_VERSION.match(values["tfxVersion"] or ""):
         problems.add(_key("tfxVersion"), f"{values['tfxVersion']!r} is not a TFX release such as 1.16.0")
     repo = values["tfxImageRepository"] or ""
@@ -629,12 +717,24 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
         billing_export_dataset=values["billingExportDataset"], usage_metering_dataset=values["usageMeteringDataset"],
         dataset_location=values["datasetLocation"], billing_account=account, budget=budget,
         warm_accelerator_pools=tuple(warm),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), kfp_metadata=metadata or "mlmd",
     )
 
 
 def read_pulumi_config(get: Callable[[str], str | None] | None = None) -> dict[str, str]:
-    """The raw `aipipe:` values of the running program (only keys that are set)."""
+    """The raw `aipipe:` values of the running program (only keys that are set), unknown keys included
+    (load_config refuses them, naming the nearest known key)."""
+    keys = [s.key for s in SETTINGS]
     if get is None:
         get = pulumi.Config(NAMESPACE).get
-    return {s.key: value for s in SETTINGS if (value := get(s.key)) is not None}
+        keys += sorted(set(_set_keys()) - set(keys))
+    return {key: value for key in keys if (value := get(key)) is not None}
+
+
+def _set_keys() -> list[str]:
+    """The un-namespaced `aipipe:` keys the engine passed the program (stack file, Pulumi.yaml, overrides)."""
+    from pulumi.runtime import config as runtime_config
+
+    names = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    prefix = f"{NAMESPACE}:"
+    return [name[len(prefix):] for name in names if name.startswith(prefix) and ":" not in name[len(prefix):]]

@@ -11,8 +11,12 @@ are captured with their inputs but without the objects kustomize would build.
 
 What this stack adds on top, as its own resources: the pipeline root on GCS (`kfp-launcher`
 ConfigMap), Workload Identity annotations on the runner and UI service accounts, a NetworkPolicy
-that keeps the MLMD gRPC server reachable from Pods only, and a transform that keeps every KFP
+that keeps the lineage endpoint reachable from Pods only, and a transform that keeps every KFP
 Service inside the cluster (the UI stays ClusterIP; users reach it with `kubectl port-forward`).
+
+The lineage endpoint follows the release: up to 2.17 it is the MLMD gRPC server (`metadata = "mlmd"`);
+the releases after 2.17 drop ML Metadata (kubeflow/pipelines #13986) and keep tasks and artifacts in
+the API server (`metadata = "none"`), which `aipipe lineage snapshot --kfp` reads.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ UI_SERVICE = "ml-pipeline-ui"
 MLMD_SERVICE = "metadata-grpc-service"
 MLMD_PORT = 8080
 MLMD_POD_SELECTOR = {"component": "metadata-grpc-server"}
+API_SERVICE = "ml-pipeline"
+API_HTTP_PORT = 8888
+API_GRPC_PORT = 8887
+API_POD_SELECTOR = {"app": "ml-pipeline"}
 MANIFESTS = "github.com/kubeflow/pipelines/manifests/kustomize"
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 
@@ -63,7 +71,8 @@ class KubeflowPipelines(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, version: str, pipeline_root: pulumi.Input[str],
                  runner_email: pulumi.Input[str], ui_email: pulumi.Input[str], labels: dict[str, str],
-                 after: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+                 after: Sequence[pulumi.Resource] = (), metadata: str = "mlmd",
+                 opts: pulumi.ResourceOptions | None = None):
         """`after`: what must exist first (the pool KFP runs on); children do not inherit depends_on."""
         super().__init__("aipipe:kfp:KubeflowPipelines", name, None, opts)
 
@@ -93,16 +102,20 @@ class KubeflowPipelines(pulumi.ComponentResource):
                       "annotations": {"pulumi.com/patchForce": "true", **patch_annotations}},
             data={"defaultPipelineRoot": pipeline_root},
             opts=after_install)
+        if metadata == "mlmd":
+            policy_name, selector, ports = "mlmd-in-cluster-only", MLMD_POD_SELECTOR, [MLMD_PORT]
+        else:  # no MLMD: the API server holds the lineage (and serves `--kfp`)
+            policy_name, selector, ports = "kfp-api-in-cluster-only", API_POD_SELECTOR, [API_HTTP_PORT, API_GRPC_PORT]
         k8s.networking.v1.NetworkPolicy(
-            "mlmd-in-cluster-only",
-            metadata={"name": "aipipe-mlmd-in-cluster-only", "namespace": KFP_NAMESPACE, "labels": labels},
+            policy_name,
+            metadata={"name": f"aipipe-{policy_name}", "namespace": KFP_NAMESPACE, "labels": labels},
             spec={
-                "podSelector": {"matchLabels": MLMD_POD_SELECTOR},
+                "podSelector": {"matchLabels": selector},
                 "policyTypes": ["Ingress"],
                 # Any Pod in any namespace (pipeline steps, the aipipe lineage reader); nothing from
                 # outside the Pod network. `kubectl port-forward` goes through the kubelet and still works.
                 "ingress": [{"from": [{"namespaceSelector": {}}],
-                             "ports": [{"protocol": "TCP", "port": MLMD_PORT}]}],
+                             "ports": [{"protocol": "TCP", "port": port} for port in ports]}],
             },
             opts=after_install)
-        self.register_outputs({"namespace": KFP_NAMESPACE, "version": version})
+        self.register_outputs({"namespace": KFP_NAMESPACE, "version": version, "metadata": metadata})

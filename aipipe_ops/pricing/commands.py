@@ -45,12 +45,14 @@ def show(text_filter: str | None, regions: tuple[str, ...], kinds: tuple[str, ..
     book = PriceBook.load(price_book)
     rows = book.rows(text_filter, regions, kinds)
     columns = ["sku_id", "description", "region", "resource_kind", "purchase", "unit", "unit_price", "currency",
-               "source_date"]
+               "source_date", "unverified"]
     if fmt != "table":
         columns += ["service", "family", "usage_type", "effective_time", "source"]
     else:
+        doubted = sum(1 for row in rows if row["unverified"])
         click.echo(f"Price book: {book.label}; {len(rows)} of {sum(len(p.regions) for p in book.iter_prices())} "
-                   "SKU-region rows")
+                   "SKU-region rows" + (f"; {doubted} UNVERIFIED (the book's sources doubt them: check before "
+                                        "relying on them)" if doubted else ""))
     echo(rows, columns, fmt)
 
 
@@ -154,13 +156,27 @@ def estimate(app, stack: str | None, plan_file: Path | None, project_dir: Path, 
     project_dir = project_dir.resolve()
 
     def priced(spec: str):
+        from aipipe_ops.pricing.plan_checks import check_priceable
+
         plan = load_plan(spec, project_dir, use_cache=not no_cache)
-        return estimate_resources(plan.resources, book, free_tier=free_tier, stack=plan.stack,
-                                  project=plan.project, plan_source=plan.source, project_dir=project_dir)
+        result = estimate_resources(plan.resources, book, free_tier=free_tier, stack=plan.stack,
+                                    project=plan.project, plan_source=plan.source, project_dir=project_dir)
+        check_priceable(result, plan.resources, book, f"stack {plan.stack}" if plan.stack else spec)
+        return result
 
     result = priced(str(plan_file) if plan_file else stack)
     if other:
         text = render_diff(diff_estimates(priced(other), result), fmt)
+        if fmt == "markdown" and (budget is not None or use_stack_budget):
+            from aipipe_ops.pricing.markdown import budget_markdown, unverified_markdown
+
+            # The diff's comment carries the verdict the exit status gives (the budget is checked on this side).
+            text += "\n\n" + "\n".join(budget_markdown(result, budget) + unverified_markdown(result)).rstrip()
+        elif fmt == "markdown":
+            from aipipe_ops.pricing.markdown import unverified_markdown
+
+            extra = unverified_markdown(result)
+            text += ("\n\n" + "\n".join(extra).rstrip()) if extra else ""
     else:
         text = render_estimate(result, fmt, budget)
     if output_path:

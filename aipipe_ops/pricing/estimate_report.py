@@ -71,6 +71,7 @@ def line_json(line: CostLine) -> dict[str, Any]:
         "skuDescription": price.description if price else None,
         "priceSource": price.source if price else None,
         "priceDate": price.source_date if price else None,
+        "priceUnverified": line.unverified,
         "hourlyMin": exact(line.hourly_min),
         "hourlyMax": exact(line.hourly_max),
         "monthlyMin": exact(line.monthly_min),
@@ -187,7 +188,8 @@ def estimate_table(estimate: Estimate, budget: Decimal | None = None) -> str:
     previous = None
     for line in estimate.lines:
         rows.append({"resource": line.resource if line.resource != previous else "",
-                     "component": line.component + ("  *" if not line.priced else ""),
+                     "component": line.component + ("  *" if not line.priced else "") +
+                     ("  !" if line.unverified else ""),
                      "quantity": quantity_text(line), "unit price": unit_price_text(line),
                      **_amounts(line, line.priced)})
         previous = line.resource
@@ -224,6 +226,12 @@ def summary_lines(estimate: Estimate, budget: Decimal | None = None) -> list[str
     if unpriced:
         out.append(f"* Not priced ({len(unpriced)} line{'s' if len(unpriced) > 1 else ''}; totals leave them out):")
         out += [f"  - {line.resource}: {line.component}: {line.unpriced_reason}" for line in unpriced]
+    doubted = [line for line in estimate.lines if line.unverified]
+    if doubted:
+        out.append(f"! Unverified price ({len(doubted)} line{'s' if len(doubted) > 1 else ''}; the price book "
+                   "doubts it, check before relying on the total):")
+        out += [f"  - {line.resource}: {line.component}: SKU {line.price.sku_id}: {line.unverified}"
+                for line in doubted]
     notes = [n for n in estimate.lines if n.note]
     if notes:
         out.append("Notes:")

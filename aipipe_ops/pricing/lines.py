@@ -49,6 +49,11 @@ class CostLine:
         return self.unpriced_reason is None and (self.price is not None or self.fixed_hourly is not None)
 
     @property
+    def unverified(self) -> str | None:
+        """Why the price book doubts the price this line uses (None: no doubt, or not priced)."""
+        return self.price.unverified if self.price is not None and not self.credit else None
+
+    @property
     def unit_price(self) -> Decimal | None:
         return self.price.unit_price if self.price is not None else None
 

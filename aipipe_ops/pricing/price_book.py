@@ -104,6 +104,7 @@ class SkuPrice:
     source: str
     source_date: str
     placeholder_id: bool = False
+    unverified: str | None = None  # why the book doubts this price (its source note says UNVERIFIED), else None
 
     @property
     def unit_price(self) -> Decimal:
@@ -222,6 +223,7 @@ class PriceBook:
             source=note.get("source") or self.header.get("source") or str(self.path),
             source_date=note.get("date") or (info.get("effectiveTime", "") or "")[:10],
             placeholder_id=bool(note.get("placeholderId")),
+            unverified=_unverified(note),
         )
 
     # -- queries ---------------------------------------------------------------------------------
@@ -286,6 +288,7 @@ class PriceBook:
                     "usage_type": price.usage_type, "purchase": purchase, "unit": price.usage_unit,
                     "unit_price": price.unit_price, "currency": price.currency,
                     "effective_time": price.effective_time, "source_date": price.source_date, "source": price.source,
+                    "unverified": "UNVERIFIED" if price.unverified else "",
                 }
                 if regions and region not in regions:
                     continue
@@ -297,6 +300,21 @@ class PriceBook:
                 rows.append(row)
         rows.sort(key=lambda r: (r["resource_kind"], r["region"], r["description"]))
         return rows
+
+
+def _unverified(note: dict) -> str | None:
+    """A price the book itself doubts: an explicit `unverified` note, or a derivation marked UNVERIFIED (a value
+    that looks anomalous, or of unknown recency). Source citations alone do not count (cross-checked values
+    cite unverified sources too), nor does a doubt about the SKU id only."""
+    if note.get("unverified"):
+        return str(note["unverified"]) if isinstance(note["unverified"], str) else "marked unverified"
+    derivation = str(note.get("derivation") or "")
+    if "UNVERIFIED" not in derivation:
+        return None
+    sentences = [part.strip() for part in re.split(r"(?<=[.;])\s+", derivation) if "UNVERIFIED" in part]
+    # A doubt about the SKU id only ("id per [UNATTR] (UNVERIFIED)") leaves the price itself sourced.
+    doubts = [sentence for sentence in sentences if not re.search(r"\bids?\b", sentence)]
+    return doubts[0] if doubts else None
 
 
 def purchase_of(price: SkuPrice) -> str:

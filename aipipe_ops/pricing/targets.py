@@ -36,11 +36,11 @@ def _run(project_dir: Path, name: str, config_file: Path, stack: str | None, con
     program_dir = _program_dir(project_dir)
     key = None
     if use_cache and program_dir is not None and config_file.exists():
-        key = plan_cache.plan_key(project_dir, program_dir, [config_file], extra=f"{stack}|{display_stack}")
+        key = plan_cache.plan_key(project_dir, program_dir, [config_file], extra=f"{stack}|{display_stack}|named")
         cached = plan_cache.load(name, key)
         if cached is not None:
             return cached
-    run = run_stack(project_dir, stack, config)
+    run = run_stack(project_dir, stack, config, stack_name=display_stack)
     plan = Plan(resources=run.resources, stack=display_stack, project=run.project, source=source)
     if key is not None:
         plan_cache.store(name, key, plan)

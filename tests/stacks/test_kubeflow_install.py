@@ -10,7 +10,7 @@ from aipipe_ops.pricing.plans import run_stack
 from stacks.kubeflow import keep_services_in_cluster
 
 DIRECTORY = "kubernetes:kustomize/v2:Directory"
-RELEASE_TAG = "?ref=2.17.0"
+RELEASE_TAG = "?ref=2.17.2"
 MANIFESTS = "github.com/kubeflow/pipelines/manifests/kustomize"
 
 
@@ -110,7 +110,7 @@ def test_outputs_tell_aipipe_where_everything_is(example):
     assert outputs["clusterName"] == cluster.inputs["name"]
     assert outputs["clusterLocation"] == cluster.inputs["location"]
     assert outputs["kfpNamespace"] == "kubeflow"
-    assert outputs["kfpVersion"] == "2.17.0"
+    assert outputs["kfpVersion"] == "2.17.2"
     assert outputs["mlmdAddress"] == "metadata-grpc-service.kubeflow.svc.cluster.local:8080"
     assert outputs["kfpUiPortForward"] == "kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80"
     assert outputs["pipelineRootBucket"] == bucket.inputs["name"]
@@ -126,3 +126,29 @@ def test_kfp_version_is_configuration_and_other_releases_warn():
     assert any("aipipe:kfpVersion 2.18.0" in w for w in run.warnings)
     patches = run.of_type("kubernetes:core/v1:ConfigMapPatch")
     assert patches[0].inputs["metadata"]["annotations"]["aipipe.dev/kfp-version"] == "2.18.0"
+
+
+def test_kfp_after_2_17_has_no_mlmd_and_exports_the_api_endpoint():
+    """Issue 16 item 3: a release without ML Metadata exports the API server for `--kfp`, and the NetworkPolicy
+    guards the API server instead of the (absent) MLMD gRPC server."""
+    for config in ({"aipipe:kfpVersion": "2.18.0"}, {"aipipe:kfpMetadata": "none"}):
+        run = run_stack(PROJECT_DIR, config=dict(BASE_CONFIG, **config))
+        assert "mlmdAddress" not in run.outputs and "mlmdPortForward" not in run.outputs
+        assert run.outputs["kfpApiAddress"] == "http://ml-pipeline.kubeflow.svc.cluster.local:8888"
+        assert run.outputs["kfpApiPortForward"] == "kubectl port-forward -n kubeflow svc/ml-pipeline 8888:8888"
+        assert run.outputs["kfpMetadata"] == "none"
+        (policy,) = run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        assert policy.name == "kfp-api-in-cluster-only"
+        assert policy.inputs["spec"]["podSelector"] == {"matchLabels": {"app": "ml-pipeline"}}
+        assert policy.inputs["spec"]["ingress"] == [{"from": [{"namespaceSelector": {}}], "ports": [
+            {"protocol": "TCP", "port": 8888}, {"protocol": "TCP", "port": 8887}]}]
+
+
+def test_mlmd_on_a_release_without_it_is_refused():
+    from aipipe_ops.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"aipipe:kfpMetadata: mlmd: KFP 2.18.0 has no ML Metadata"):
+        run_stack(PROJECT_DIR, config=dict(BASE_CONFIG, **{"aipipe:kfpVersion": "2.18.0",
+                                                          "aipipe:kfpMetadata": "mlmd"}))
+    with pytest.raises(ConfigError, match=r"aipipe:kfpMetadata: 'nne' is not one of mlmd, none; did you mean none\?"):
+        run_stack(PROJECT_DIR, config=dict(BASE_CONFIG, **{"aipipe:kfpMetadata": "nne"}))

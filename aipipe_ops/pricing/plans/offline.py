@@ -62,11 +62,13 @@ def evaluate_stack(project_dir: Path, stack: str | None = None,
     return run_stack(project_dir, stack, config).resources
 
 
-def run_stack(project_dir: Path, stack: str | None = None, config: Mapping[str, Any] | None = None) -> StackRun:
+def run_stack(project_dir: Path, stack: str | None = None, config: Mapping[str, Any] | None = None,
+              stack_name: str | None = None) -> StackRun:
     """Run the program of `project_dir` for `stack` (its Pulumi.<stack>.yaml) and/or a config mapping.
 
     `config` maps `namespace:key` to a value (strings as is; lists, mappings, numbers and booleans
-    are encoded the way the Pulumi CLI passes them) and overrides the stack file.
+    are encoded the way the Pulumi CLI passes them) and overrides the stack file. `stack_name` is the
+    name the program sees (`pulumi.get_stack()`) when no stack file of the folder is read (default `offline`).
     """
     project_dir = Path(project_dir).resolve()
     if stack is None and config is None:
@@ -85,7 +87,7 @@ def run_stack(project_dir: Path, stack: str | None = None, config: Mapping[str, 
         values.update(stack_values)
         secret_keys |= stack_secrets
     values.update({key: _encode(value) for key, value in (config or {}).items() if value is not None})
-    stack_name = stack or "offline"
+    stack_name = stack or stack_name or "offline"
 
     _prepare_imports(project_dir, program)
     return contextvars.copy_context().run(

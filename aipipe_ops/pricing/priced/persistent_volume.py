@@ -6,7 +6,7 @@ GiB-month, for as long as the claim exists (whatever the node pools do).
   `standard` map to balanced and standard PD; `premium-rwo` to SSD PD.
 - Kubeflow Pipelines installed from its kustomize manifests (`kubernetes:kustomize/v2:Directory`): the
   provider builds the objects, so no plan shows its claims. For the manifests aipipe knows, the claims are
-  listed here: env/platform-agnostic at 2.17.0 has `mysql-pv-claim` and `seaweedfs-pvc`, 20 GiB each
+  listed here: env/platform-agnostic at 2.17.0 (and its patches 2.17.1, 2.17.2) has `mysql-pv-claim` and `seaweedfs-pvc`, 20 GiB each
   (kubeflow/pipelines manifests, reference/provisioning.md s2.4), on the default StorageClass.
 
 Line: "Persistent volume (<disk type>, <claim>)", quantity in GiB, the same at minimum and maximum.
@@ -31,7 +31,9 @@ from aipipe_ops.pricing.priced.inputs import Unknown, get
 STORAGE_CLASSES = {None: "pd-balanced", "": "pd-balanced", "standard-rwo": "pd-balanced",
                    "standard": "pd-standard", "premium-rwo": "pd-ssd"}
 KFP_MANIFESTS = re.compile(r"kubeflow/pipelines/manifests/kustomize/(?P<env>[\w/.-]+?)\?ref=(?P<version>[\w.-]+)$")
-KFP_CLAIMS = {("env/platform-agnostic", "2.17.0"): (("mysql-pv-claim", 20), ("seaweedfs-pvc", 20))}
+_KFP_217_CLAIMS = (("mysql-pv-claim", 20), ("seaweedfs-pvc", 20))
+# 2.17 patch releases keep 2.17.0's claims (patches change images, not the storage of the manifests).
+KFP_CLAIMS = {("env/platform-agnostic", version): _KFP_217_CLAIMS for version in ("2.17.0", "2.17.1", "2.17.2")}
 _UNITS = {"Ki": Decimal(2) ** -20, "Mi": Decimal(2) ** -10, "Gi": Decimal(1), "Ti": Decimal(2) ** 10,
           "K": Decimal(10) ** 3 / 2**30, "M": Decimal(10) ** 6 / 2**30, "G": Decimal(10) ** 9 / 2**30,
           "T": Decimal(10) ** 12 / 2**30}
@@ -93,5 +95,5 @@ def price_kustomization(resource: PlannedResource, ctx: PricingContext) -> list:
                          component=f"Persistent volumes (KFP {version} {env})", kind="disk",
                          quantity_min=Decimal(0), quantity_max=Decimal(0), unit="GiB", per=MONTHLY,
                          unpriced_reason=f"the volume claims of KFP {version} {env} are not in aipipe's facts "
-                                         "(known: 2.17.0 env/platform-agnostic, 2 x 20 GiB)")]
+                                         "(known: 2.17.0-2.17.2 env/platform-agnostic, 2 x 20 GiB)")]
     return [_line(resource, ctx, claim, Decimal(size), None) for claim, size in claims]
