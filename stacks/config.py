@@ -25,7 +25,7 @@ from aipipe_ops.gcp.accelerators import (
     accelerator_machine_type,
     gpu_family_of_machine,
 )
-from aipipe_ops.gcp.regions import REGION, ZONE
+from aipipe_ops.gcp.regions import GCP_REGIONS, REGION, REGION_ZONES, ZONE
 from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, TPU_ZONES, TpuSlice, tpu_slice
 from stacks.labels import label_value, valid_label_value
 
@@ -37,27 +37,7 @@ KNOWN_KFP_RELEASES = ("2.0.0", "2.2.0", "2.3.0", "2.4.0", "2.4.1", "2.5.0", "2.1
                       "2.14.4", "2.15.0", "2.16.0", "2.16.1", "2.17.0", "2.17.1", "2.17.2")
 
 
-# Google Cloud regions (cloud.google.com/compute/docs/regions-zones, 2026). A location outside them is a typo
-# (`mars-north1-a`) refused before any resource; a region Google adds later is one entry here.
-GCP_REGIONS = (
-    "africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
-    "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1",
-    "australia-southeast2", "europe-central2", "europe-north1", "europe-north2", "europe-southwest1",
-    "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8",
-    "europe-west9", "europe-west10", "europe-west12", "me-central1", "me-central2", "me-west1",
-    "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1", "southamerica-east1",
-    "southamerica-west1", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1",
-    "us-west2", "us-west3", "us-west4",
-)
-# ... and the regions of the TPU zones (us-central2 holds TPU v4 only).
-GCP_REGIONS += tuple(sorted({ZONE.match(z).group(1) for zones in TPU_ZONES.values() for z in zones
-                             if ZONE.match(z)} - set(GCP_REGIONS)))
-# Zones of the regions the shipped price book covers (same source); other regions are checked by name only.
-REGION_ZONES = {
-    "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
-    "us-east5": ("us-east5-a", "us-east5-b", "us-east5-c"),
-    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
-}
+# Regions and the zones known for them: facts of aipipe_ops/gcp (data/regions.csv, data/tpu_zones.csv).
 # KFP releases without ML Metadata (tasks and artifacts live in the API server): after 2.17.
 KFP_LAST_MLMD_MINOR = 17
 KFP_METADATA = ("mlmd", "none")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from aipipe_ops.gcp.tables import read_table, words
+
 ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")  # group 1: the region
 REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _ANY_ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z0-9]+$")
@@ -23,3 +25,18 @@ def region_of(location: str) -> str:
 
 def is_zone(location: str) -> bool:
     return region_of(location) != location
+
+
+def _regions() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    from aipipe_ops.gcp.tpus import TPU_ZONES  # the TPU zones name regions of their own (us-central2: TPU v4 only)
+
+    rows = read_table("regions.csv")
+    names = [row["region"] for row in rows]
+    names += sorted({ZONE.match(z).group(1) for zones in TPU_ZONES.values() for z in zones if ZONE.match(z)}
+                    - set(names))
+    return tuple(names), {row["region"]: words(row["zones"]) for row in rows if row["zones"].strip()}
+
+
+# Every region a stack may name: a location outside them is a typo (`mars-north1-a`), refused before any
+# resource; a region Google adds later is one line in data/regions.csv.
+GCP_REGIONS, REGION_ZONES = _regions()
