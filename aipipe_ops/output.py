@@ -5,6 +5,11 @@ Money stays exact: Decimal values print as plain decimal strings in tables and C
 zeros a column does not need (DECIMAL(38, 9) sums carry nine places; an export's costs rarely more than six):
 each Decimal column shows the places its most precise value needs, at least two, so every digit is still there
 and the column lines up.
+
+Tables are for people and pipes alike: text from outside (pod labels, URIs, names) prints with its newlines,
+control characters and bidirectional overrides escaped (`\n`, `\u202e`), so a value cannot forge lines or reorder
+a row; and a table wraps long cells only on a terminal, never when stdout is a file or a pipe (grep and copy-paste
+see every value whole).
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
+import sys
+import unicodedata
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -54,6 +62,37 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# Bidirectional embeddings, overrides and isolates, and the invisible marks: shown as escapes in tables.
+_BIDI = {"\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_text(text: str) -> str:
+    """Text safe to print in a table line: control characters and bidi controls as visible escapes."""
+    if text.isprintable() and not any(ch in _BIDI for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ch in _NAMED:
+            out.append(_NAMED[ch])
+        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def table_width() -> int | None:
+    """The terminal's width when stdout is a terminal; None (no wrapping) for a file or a pipe."""
+    try:
+        if sys.stdout.isatty():
+            return max(40, shutil.get_terminal_size((200, 24)).columns)
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
 def to_json(data: Any) -> str:
     return json.dumps(_plain(data), indent=2, sort_keys=False)
 
@@ -88,22 +127,33 @@ def _table(rows: list[Mapping[str, Any]], columns: Sequence[str], *, title: str 
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, box=None, header_style="bold", pad_edge=False)
+    width = table_width()
+    table = Table(title=escape_text(title) if title else None, box=None, header_style="bold", pad_edge=False)
     for column in columns:
         numeric = column in right_align or any(
             isinstance(row.get(column), (int, float, Decimal)) and not isinstance(row.get(column), bool)
             for row in rows[:50]
         )
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        table.add_column(escape_text(column), justify="right" if numeric else "left", overflow="fold",
+                         no_wrap=width is None)
     places = {c: _decimal_places(rows, c) for c in columns}
     for row in rows:
         table.add_row(*[_table_cell(row.get(c), places[c]) for c in columns])
-    console = Console(file=io.StringIO(), width=200, color_system=None, force_terminal=False)
+    # Off a terminal, the console is as wide as the widest row needs: nothing wraps or folds.
+    console = Console(file=io.StringIO(), width=width or _natural_width(table), color_system=None,
+                      force_terminal=False, markup=False, emoji=False, highlight=False)
     console.print(table)
-    text = console.file.getvalue().rstrip("\n")
+    text = "\n".join(line.rstrip() for line in console.file.getvalue().rstrip("\n").split("\n"))
     if not rows:
         text += "\n(no rows)"
     return text
+
+
+def _natural_width(table) -> int:
+    from rich.console import Console
+
+    measure = Console(file=io.StringIO(), width=1_000_000, color_system=None, force_terminal=False)
+    return max(20, table.__rich_measure__(measure, measure.options).maximum + 1)
 
 
 def _significant_places(value: Decimal) -> int:
@@ -119,10 +169,13 @@ def _decimal_places(rows: list[Mapping[str, Any]], column: str) -> int | None:
     return max(2, max(_significant_places(v) for v in values))
 
 
-def _table_cell(value: Any, places: int | None) -> str:
+def _table_cell(value: Any, places: int | None):
+    from rich.text import Text
+
     if places is not None and isinstance(value, Decimal):
         return format(value.quantize(Decimal(1).scaleb(-places)), "f")
-    return _cell(value)
+    # A Text, not a str: rich would read "[bold]" or "[link=...]" in a label value as its own markup.
+    return Text(escape_text(_cell(value)))
 
 
 def echo(rows, columns=None, fmt="table", **kwargs) -> None:

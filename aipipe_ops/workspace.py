@@ -8,6 +8,7 @@ aipipe is refused, an older one is migrated in one transaction (or left untouche
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -247,15 +248,92 @@ def _lineage_index_v4(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V4_LINEAGE_INDEX)
 
 
+# Version 5: what a billing load covers (aipipe_ops/billing/cells.py, docs/billing.md "What a load covers"). A cost
+# line belongs to one export batch cell (billing account x invoice month x US/Pacific usage day x currency x
+# export_time); export_cells holds each cell's control totals taken from the raw rows in the load's scan (rows, sums,
+# a content fingerprint), and billing_export_totals is filled from them. loaded_files remembers the files a load
+# read whole, so an unchanged file is skipped without a rescan. Totals loaded before version 5 become cells without
+# a billing account or export_time (reload them with `aipipe billing forget` + `load` to get exact identities).
+SCHEMA_V5_BILLING_CELLS = f"""
+ALTER TABLE cost_lines ADD COLUMN billing_account VARCHAR;
+CREATE TABLE export_cells (
+    load_id BIGINT, source VARCHAR, billing_account VARCHAR, invoice_month VARCHAR, usage_day DATE,
+    currency VARCHAR, export_time TIMESTAMPTZ, rows BIGINT, cost {MONEY}, credits {MONEY}, net_cost {MONEY},
+    fingerprint HUGEINT
+);
+INSERT INTO export_cells
+SELECT load_id, source, NULL, invoice_month, usage_day, currency, NULL, export_rows, cost, credits, net_cost, NULL
+FROM billing_export_totals;
+CREATE TABLE loaded_files (
+    path VARCHAR, size BIGINT, mtime DOUBLE, content_hash VARCHAR, source VARCHAR, load_id BIGINT
+);
+"""
+
+
+def _billing_cells_v5(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V5_BILLING_CELLS)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
     Migration(2, "lineage snapshot: MLMD mirror columns, contexts, graph index", _lineage_v2),
     Migration(3, "billing: aggregated cost_lines, export totals, attributions", _billing_v3),
     Migration(4, "lineage: run ids in the graph index, execution dependencies", _lineage_index_v4),
+    Migration(5, "billing: export batch cells, loaded files", _billing_cells_v5),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version
+
+# A workspace never downloads or loads a DuckDB extension by itself: a file that is not a DuckDB database (an MLMD
+# SQLite store given as --workspace) would otherwise be opened read-write through sqlite_scanner.
+CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+DUCKDB_MAGIC = b"DUCK"        # bytes 8-11 of every DuckDB database file
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Connections of the open workspaces, so that Ctrl-C can interrupt a running query from another thread.
+_OPEN_CONNECTIONS: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
+
+
+def interrupt_open_workspaces() -> None:
+    """Interrupt the query running on every open workspace (safe from any thread; a no-op when none runs)."""
+    for workspace in list(_OPEN_CONNECTIONS):
+        try:
+            workspace.con.interrupt()
+        except Exception:  # noqa: BLE001 - a closed connection has nothing to interrupt
+            pass
+
+
+def missing_workspace_error(path: Path) -> WorkspaceError:
+    return WorkspaceError(
+        f"workspace {path} does not exist: load data first (e.g. `aipipe lineage snapshot` or "
+        f"`aipipe billing load`), or point --workspace / {WORKSPACE_ENV} at an existing one"
+    )
+
+
+def check_is_duckdb_file(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database before DuckDB sees it (an empty file is a new database)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise WorkspaceError(f"workspace {path} is a directory, not a DuckDB database file") from None
+    except OSError as exc:
+        raise WorkspaceError(f"cannot read workspace {path}: {exc.strerror}") from exc
+    if not head:
+        return
+    if head.startswith(_SQLITE_MAGIC):
+        raise WorkspaceError(f"workspace {path} is a SQLite database, not a DuckDB workspace (an MLMD store is read "
+                             f"with `aipipe lineage snapshot --mlmd sqlite://{path.resolve()}`)")
+    if head[8:12] != DUCKDB_MAGIC:
+        raise WorkspaceError(f"workspace {path} is not a DuckDB database")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(text.splitlines()[0].split()) if text else type(exc).__name__
 
 
 class Workspace:
@@ -273,29 +351,38 @@ class Workspace:
         path: str | os.PathLike | None = None,
         *,
         read_only: bool = False,
+        create: bool | None = None,
         migrations: list[Migration] | None = None,
     ) -> "Workspace":
+        """Open (and migrate) the workspace. `create`: make the file and its folders when missing; by default
+        only a writable open creates. A command that only reads passes read_only=True or create=False, so a
+        mistyped path is an error, not a new empty workspace."""
         path = resolve_workspace_path(path)
         migrations = MIGRATIONS if migrations is None else migrations
-        if read_only and not path.exists():
-            raise WorkspaceError(
-                f"workspace {path} does not exist: load data first (e.g. `aipipe lineage snapshot` or "
-                f"`aipipe billing load`), or point --workspace / {WORKSPACE_ENV} at an existing one"
-            )
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if create is None:
+            create = not read_only
+        if not path.exists():
+            if not create:
+                raise missing_workspace_error(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create the workspace folder {path.parent}: {exc.strerror}") from exc
+        check_is_duckdb_file(path)
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config=dict(CONNECT_CONFIG))
         except duckdb.IOException as exc:
-            raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
+            raise WorkspaceError(f"cannot open workspace {path}: {_first_line(exc)}") from exc
         except duckdb.Error as exc:
-            raise WorkspaceError(f"workspace {path} is not a DuckDB database aipipe can read: {exc}") from exc
+            raise WorkspaceError(f"workspace {path} is not a DuckDB database aipipe can read: "
+                                 f"{_first_line(exc)}") from exc
         workspace = cls(path, con, read_only)
         try:
             workspace._check_and_migrate(migrations)
         except BaseException:
             con.close()
             raise
+        _OPEN_CONNECTIONS.add(workspace)
         return workspace
 
     def _stored_version(self) -> tuple[int, str] | None:
@@ -384,6 +471,7 @@ class Workspace:
         return int(self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
 
     def close(self) -> None:
+        _OPEN_CONNECTIONS.discard(self)
         self.con.close()
 
     def __enter__(self) -> "Workspace":

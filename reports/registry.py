@@ -58,9 +58,14 @@ def report_names() -> list[str]:
     return [s.name for s in all_reports()]
 
 
+def report_stems() -> list[str]:
+    """The names users type (`--report pipeline-costs`), which are also the report files' stems."""
+    return [s.file_stem for s in all_reports()]
+
+
 def get_report(name: str) -> ReportSpec:
-    wanted = name.replace("-", "_")
+    wanted = name.strip().replace("-", "_")
     for spec in all_reports():
         if spec.name == wanted:
             return spec
-    raise ConfigError(f"unknown report {name!r}; expected one of {', '.join(report_names())}")
+    raise ConfigError(f"--report {name!r}: unknown report; expected one of {', '.join(report_stems())}")

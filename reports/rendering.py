@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,27 @@ TEMPLATE_DIR = Path(__file__).parent
 JSON_FORMAT_VERSION = 1
 
 
+# Text from outside (pod labels, pipeline names, URIs) must stay text in Markdown: no raw HTML (`<img onerror>`),
+# no link or image (`[x](javascript:...)`), no code span broken open, no table cell split, no line forged.
+_MD_ESCAPES = {"\\": "\\\\", "|": "\\|", "`": "\\`", "[": "\\[", "]": "\\]", "<": "&lt;", ">": "&gt;",
+               "&": "&amp;"}
+_MD_SPECIAL = re.compile(r"[\\|`\[\]<>&]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _md_cell(text: Any) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Untrusted text as literal Markdown text (in a table cell or a paragraph): one line, nothing live."""
+    flat = _CONTROL.sub(" ", str(text))
+    return _MD_SPECIAL.sub(lambda m: _MD_ESCAPES[m.group(0)], flat)
+
+
+def _md_code(text: Any) -> str:
+    """Untrusted text as an inline code span: fenced by more backticks than it holds, on one line."""
+    flat = _CONTROL.sub(" ", str(text))
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or longest else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def _column_of(key: str, table: Table):
@@ -70,6 +90,7 @@ def _filters() -> dict[str, Any]:
         "cell": formatting.cell,
         "exact": formatting.exact,
         "md": _md_cell,
+        "md_code": _md_code,
     }
 
 

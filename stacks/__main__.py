@@ -20,7 +20,8 @@ from stacks.cluster import Cluster  # noqa: E402
 from stacks.config import load_config, read_pulumi_config  # noqa: E402
 from stacks.cost_controls import CostControls  # noqa: E402
 from stacks.identity import NodeIdentity, PipelineIdentity  # noqa: E402
-from stacks.kubeflow import KFP_NAMESPACE, MLMD_PORT, MLMD_SERVICE, UI_SERVICE, KubeflowPipelines  # noqa: E402
+from stacks.kubeflow import (API_HTTP_PORT, API_SERVICE, KFP_NAMESPACE, MLMD_PORT, MLMD_SERVICE,  # noqa: E402
+                             UI_SERVICE, KubeflowPipelines)
 from stacks.labels import cost_labels  # noqa: E402
 from stacks.network import Network  # noqa: E402
 from stacks.node_pools import NodePools  # noqa: E402
@@ -46,11 +47,13 @@ kubernetes = k8s.Provider("gke", kubeconfig=cluster.kubeconfig, enable_server_si
 in_cluster = pulumi.ResourceOptions(providers=[kubernetes])
 KubeflowPipelines("kfp", version=cfg.kfp_version, pipeline_root=store.pipeline_root,
                   runner_email=pipeline_identity.runner.email, ui_email=pipeline_identity.ui.email,
-                  labels=labels, after=[pools.system], opts=in_cluster)
+                  labels=labels, after=[pools.system], metadata=cfg.kfp_metadata, opts=in_cluster)
+# Cost labels aipipe/pipeline|step|run on every KFP run pod (issue 15; Kubernetes >= 1.36).
+from stacks.pod_cost_labels import PodCostLabels  # noqa: E402
+PodCostLabels("pod-cost-labels", namespaces=[KFP_NAMESPACE], labels=labels, opts=in_cluster)
 if cfg.tfx_pools:
     TfxImagePrepull("tfx-prepull", image=cfg.tfx_image, pools=list(cfg.tfx_pools), labels=labels, opts=in_cluster)
 
-mlmd_address = f"{MLMD_SERVICE}.{KFP_NAMESPACE}.svc.cluster.local:{MLMD_PORT}"
 pulumi.export("project", cfg.project)
 pulumi.export("region", cfg.region)
 pulumi.export("clusterName", cluster.cluster.name)
@@ -64,9 +67,15 @@ pulumi.export("nodeServiceAccount", node_identity.account.email)
 pulumi.export("kfpNamespace", KFP_NAMESPACE)
 pulumi.export("kfpVersion", cfg.kfp_version)
 pulumi.export("kfpUiPortForward", f"kubectl port-forward -n {KFP_NAMESPACE} svc/{UI_SERVICE} 8080:80")
-pulumi.export("mlmdAddress", mlmd_address)
-pulumi.export("mlmdPortForward",
-              f"kubectl port-forward -n {KFP_NAMESPACE} svc/{MLMD_SERVICE} {MLMD_PORT}:{MLMD_PORT}")
+if cfg.mlmd:  # KFP <= 2.17: lineage in ML Metadata (`aipipe lineage snapshot --mlmd grpc://...`)
+    pulumi.export("mlmdAddress", f"{MLMD_SERVICE}.{KFP_NAMESPACE}.svc.cluster.local:{MLMD_PORT}")
+    pulumi.export("mlmdPortForward",
+                  f"kubectl port-forward -n {KFP_NAMESPACE} svc/{MLMD_SERVICE} {MLMD_PORT}:{MLMD_PORT}")
+else:  # a KFP without MLMD: lineage from its API server (`aipipe lineage snapshot --kfp http://...`)
+    pulumi.export("kfpApiAddress", f"http://{API_SERVICE}.{KFP_NAMESPACE}.svc.cluster.local:{API_HTTP_PORT}")
+    pulumi.export("kfpApiPortForward",
+                  f"kubectl port-forward -n {KFP_NAMESPACE} svc/{API_SERVICE} {API_HTTP_PORT}:{API_HTTP_PORT}")
+pulumi.export("kfpMetadata", cfg.kfp_metadata)
 pulumi.export("pipelineRootBucket", store.bucket.name)
 pulumi.export("pipelineRoot", store.pipeline_root)
 pulumi.export("pipelineRunnerServiceAccount", pipeline_identity.runner.email)

@@ -26,7 +26,7 @@ from aipipe_ops.gcp.accelerators import (
     gpu_family_of_machine,
 )
 from aipipe_ops.gcp.regions import GCP_REGIONS, REGION, REGION_ZONES, ZONE
-from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, TPU_ZONES, TpuSlice, tpu_slice
+from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, TpuSlice, tpu_slice
 from stacks.labels import label_value, valid_label_value
 
 NAMESPACE = "aipipe"

@@ -11,6 +11,7 @@ from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import COLUMNS as RECONCILIATION_COLUMNS
 from aipipe_ops.billing.sources import DEFAULT_LATE_DAYS, DEFAULT_MAX_BYTES_BILLED, SourceOptions
 from aipipe_ops.cli_context import pass_app
+from aipipe_ops.errors import ConfigError
 from aipipe_ops.output import echo, format_option, render, to_json
 
 BILLING_HELP = ("Billing export to load: Parquet, JSONL or CSV files (a file, a glob in quotes, or a directory), "
@@ -35,6 +36,32 @@ def _source_options(func):
     return func
 
 
+def _check_sources(sources) -> None:
+    for spec in sources:
+        if not spec.strip():
+            # An empty value would read as the current folder: say so rather than load whatever lies there.
+            raise ConfigError("--billing '': expected a billing export file, a glob in quotes, a directory or "
+                              "bq://PROJECT.DATASET.TABLE")
+
+
+def _check_policy(shared: str, share_namespaces) -> None:
+    # Naming a namespace to share means sharing: without --shared it would silently stay separate.
+    if share_namespaces and shared == "separate":
+        raise ConfigError(f"--share-namespace {share_namespaces[0]} needs --shared weighted or --shared even "
+                          f"(with --shared separate, the namespace's cost stays a separate line)")
+
+
+def _holdings_note(con, window) -> str | None:
+    """What the workspace holds, for an empty result: the loaded usage days, or that nothing is loaded."""
+    first, last, lines = con.execute("SELECT min(usage_day), max(usage_day), count(*) FROM cost_lines").fetchone()
+    if not lines:
+        return "the workspace holds no billing data: load an export with `aipipe billing load --billing ...`"
+    if window:
+        return (f"no cost in usage days {window.since or '…'} to {window.until or '…'}; the workspace holds usage "
+                f"days {first} to {last}")
+    return None
+
+
 def _window(since, until) -> UsageWindow:
     window = UsageWindow(since.date() if since else None, until.date() if until else None)
     if window.since and window.until and window.since > window.until:
@@ -42,15 +69,26 @@ def _window(since, until) -> UsageWindow:
     return window
 
 
-def _load_all(ws, sources, window, options, fmt, quiet=False) -> list:
+LOAD_COLUMNS = ["source", "export_rows", "rows_new", "rows_held", "rows_replaced", "files_skipped", "cost_lines",
+                "currency", "cost", "credits", "net_cost"]
+
+
+def _load_all(ws, sources, window, options, fmt, quiet=False, replace=False) -> list:
     from aipipe_ops.billing.load import load_billing
 
-    summaries = [load_billing(ws, spec, window, options) for spec in sources]
+    summaries = [load_billing(ws, spec, window, options, replace=replace) for spec in sources]
     if not quiet:
-        rows = [{"source": s.source, "export_rows": s.export_rows, "cost_lines": s.cost_lines,
-                 "currency": t["currency"], "cost": t["cost"], "credits": t["credits"], "net_cost": t["net_cost"]}
-                for s in summaries for t in s.totals]
-        echo(rows, ["source", "export_rows", "cost_lines", "currency", "cost", "credits", "net_cost"], fmt)
+        rows = []
+        for s in summaries:
+            counts = {"source": s.source, "export_rows": s.export_rows, "rows_new": s.rows_new,
+                      "rows_held": s.rows_held, "rows_replaced": s.rows_replaced, "files_skipped": s.files_skipped,
+                      "cost_lines": s.cost_lines}
+            rows += [{**counts, "currency": t["currency"], "cost": t["cost"], "credits": t["credits"],
+                      "net_cost": t["net_cost"]} for t in s.totals] or [counts]
+        echo(rows, LOAD_COLUMNS, fmt)
+        for s in summaries:
+            for note in s.notes:
+                click.echo(f"note: {note}", err=True)
     return summaries
 
 
@@ -63,16 +101,22 @@ def billing() -> None:
 @click.option("--billing", "sources", multiple=True, required=True, help=BILLING_HELP)
 @_window_options
 @_source_options
+@click.option("--replace", is_flag=True,
+              help="Replace the export batches the workspace holds with different content (refused otherwise).")
 @format_option()
 @pass_app
-def load(app, sources, since, until, late_days, max_bytes_billed, fmt) -> None:
+def load(app, sources, since, until, late_days, max_bytes_billed, replace, fmt) -> None:
     """Normalise billing export rows into cost lines (inside DuckDB or BigQuery) and store them.
 
-    Reloading a source replaces its lines (within the usage window, if one is given).
+    Rows the workspace already holds, through any path, format or source, are not counted again; late rows and
+    corrections (later export batches) are added. A load holding different rows for batches already loaded is
+    refused unless --replace. Without --since/--until a BigQuery table is read incrementally, past what the
+    workspace holds.
     """
+    _check_sources(sources)
     options = SourceOptions(max_bytes_billed=max_bytes_billed, late_days=late_days)
-    with app.open_workspace() as ws:
-        _load_all(ws, sources, _window(since, until), options, fmt)
+    with app.open_workspace(create=True) as ws:
+        _load_all(ws, sources, _window(since, until), options, fmt, replace=replace)
 
 
 @click.command("costs")
@@ -87,8 +131,8 @@ def load(app, sources, since, until, late_days, max_bytes_billed, fmt) -> None:
               help="Overhead (kube:system-overhead, cluster fee) and shared namespaces: keep separate, or share "
                    "among the runs of their scope weighted by cost, or evenly.")
 @click.option("--share-namespace", "share_namespaces", multiple=True,
-              help="Namespace whose cost is shared among runs under --shared (e.g. kubeflow, kube-system). "
-                   "Repeatable.")
+              help="Namespace whose cost is shared among runs under --shared weighted or even (e.g. kubeflow, "
+                   "kube-system); an error with --shared separate. Repeatable.")
 @click.option("--recompute", is_flag=True,
               help="Attribute again even when the latest attribution has this policy and window and no billing or "
                    "lineage was loaded since (it is reused otherwise).")
@@ -105,13 +149,17 @@ def costs(app, sources, by, since, until, idle, shared, share_namespaces, recomp
     """
     from aipipe_ops.billing.attribution.attribute import attribute, current_attribution
 
+    _check_sources(sources)
+    _check_policy(shared, share_namespaces)
     window = _window(since, until)
     policy = Policy(idle=idle, shared=shared, share_namespaces=tuple(share_namespaces))
-    with app.open_workspace() as ws:
+    # Only loading (--billing) may create the workspace; attributing a missing one is an error, not an empty file.
+    with app.open_workspace(create=bool(sources)) as ws:
         if sources:
             _load_all(ws, sources, window, SourceOptions(max_bytes_billed, late_days), fmt, quiet=True)
         result = (None if recompute else current_attribution(ws, policy, window)) or attribute(ws, policy, window)
         rows, columns = breakdown(ws.con, by)
+        note = None if rows else _holdings_note(ws.con, window)
     rec_columns = list(RECONCILIATION_COLUMNS)
     if fmt == "json":
         click.echo(to_json({"by": by, "idle": idle, "shared": shared, "share_namespaces": list(share_namespaces),
@@ -127,6 +175,34 @@ def costs(app, sources, by, since, until, idle, shared, share_namespaces, recomp
         echo(rows, columns, "table", title=title)
         click.echo("")
         echo(result.reconciliation, rec_columns, "table", title="Reconciliation with the billing export")
+    if note:
+        click.echo(f"aipipe: note: {note}", err=True)
+
+
+# -- what the workspace holds, and undoing a load (aipipe_ops/billing/holdings.py) ------------------------------
+@billing.command("sources")
+@format_option()
+@pass_app
+def sources_command(app, fmt) -> None:
+    """List the billing sources the workspace holds: billing account, currency, usage days, export_time range,
+    export rows and net cost."""
+    from aipipe_ops.billing.holdings import SOURCE_COLUMNS, held_sources
+
+    with app.open_workspace() as ws:
+        echo(held_sources(ws.con), list(SOURCE_COLUMNS), fmt, title="Billing sources in the workspace")
+
+
+@billing.command("forget")
+@click.argument("source")
+@format_option()
+@pass_app
+def forget_command(app, source, fmt) -> None:
+    """Remove one source's cost lines, export batches and loaded files (SOURCE as `aipipe billing sources` names
+    it). The next `aipipe costs` attributes again."""
+    from aipipe_ops.billing.holdings import FORGET_COLUMNS, forget
+
+    with app.open_workspace() as ws:
+        echo([forget(ws, source)], list(FORGET_COLUMNS), fmt)
 
 
 COMMANDS = [billing, costs]

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import aipipe_ops.sample.cluster as C
+import aipipe_ops.sample.output_dir as output_dir
 from aipipe_ops import __version__
 from aipipe_ops.errors import AipipeError, ConfigError
 from aipipe_ops.progress import progress_bar
-from aipipe_ops.sample import cluster as C
-from aipipe_ops.sample import output_dir
 from aipipe_ops.sample.billing_export import FORMATS, write_billing_export
 from aipipe_ops.sample.billing_rows import BillingPricer
 from aipipe_ops.sample.defaults import DEFAULT_START, DEFAULT_TENANTS
@@ -116,7 +116,7 @@ class _StoreWriterProcess:
 
 def generate_fleet(out: str | Path, runs: int, days: int, seed: int, start: date | str = DEFAULT_START,
                    billing_formats: str | tuple[str, ...] = FORMATS, tenants: int = DEFAULT_TENANTS,
-                   force: bool = False, progress: bool | None = None) -> FleetSummary:
+                   force: bool = False, progress: bool | None = None, size_check: bool = True) -> FleetSummary:
     """Write a sample fleet into `out` (see docs/sample-fleet.md); return its summary (fleet.json)."""
     out = Path(out)
     formats = parse_formats(billing_formats)
@@ -125,6 +125,8 @@ def generate_fleet(out: str | Path, runs: int, days: int, seed: int, start: date
     if tenants < 0:
         raise ConfigError(f"--tenants must be 0 or more; got {tenants}")
     output_dir.check_target(out, force)
+    if size_check:
+        output_dir.check_room(out, output_dir.estimate_bytes(runs, days, tenants, formats))
     fleet = build_fleet(runs, days, seed, t0)
     steps = list(fleet.steps())
     pods = list(fleet.pods())
@@ -164,7 +166,7 @@ def generate_fleet(out: str | Path, runs: int, days: int, seed: int, start: date
                         "node_pools": {n: {"machine_type": p.machine.name, "spot": p.spot, "min_nodes": p.min_nodes}
                                        for n, p in C.NODE_POOLS.items()}},
             "dev_cluster": {"name": C.DEV_CLUSTER, "location": C.DEV_CLUSTER_LOCATION},
-            "pipelines": {name: {"orchestrator": spec.dialect, "namespace": spec.namespace,
+            "pipelines": {name: {"orchestrator": spec.orchestrator, "namespace": spec.namespace,
                                  "runs": truth["counts"]["runs_by_pipeline"].get(name, 0)}
                           for name, spec in PIPELINES.items()},
             "counts": truth["counts"],
