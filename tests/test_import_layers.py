@@ -12,7 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 CORE, FACTS, ENGINE, PRESENTATION, CLI = 1, 2, 3, 4, 5
-CORE_MODULES = {"sql", "vocabulary", "errors", "atomic", "output", "workspace", "workspace_path", "progress"}
+# pipeline_labels: the helper pipeline authors import into their KFP pipelines; it imports nothing of aipipe's.
+CORE_MODULES = {"sql", "vocabulary", "errors", "atomic", "output", "workspace", "workspace_path", "progress",
+                "pipeline_labels"}
 CLI_MODULES = {"cli", "cli_context", "cli_reference", "workspace_commands", "__main__"}
 # The engines, lowest first: each may read those before it (billing reads lineage's queries, the estimate reads
 # billed costs, the sample fleet reads the price book), never one after it.
