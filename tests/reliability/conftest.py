@@ -1,0 +1,60 @@
+"""Shared inputs of the reliability pass, made once per session: a small sample fleet and a workspace loaded from it.
+
+Cases copy what they use into their own folder, so a case can never change what the next one reads."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def aipipe_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIPIPE_")}
+    env.update({"AIPIPE_NO_PROGRESS": "1", "COLUMNS": "80",
+                "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/aipipe-test-credentials.json",
+                "NO_GCE_CHECK": "True", "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9"})
+    env.update(extra)
+    return env
+
+
+def run_aipipe(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    return subprocess.run([sys.executable, "-m", "aipipe_ops", *args], cwd=cwd, env=env or aipipe_env(),
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file and folder under root with the SHA-256 of its bytes (folders as 'dir')."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            out[rel] = "link:" + os.readlink(path)
+        elif path.is_dir():
+            out[rel] = "dir"
+        else:
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory):
+    """(sample dir, loaded workspace file), made through the CLI like a user would."""
+    root = tmp_path_factory.mktemp("reliability-fleet")
+    env = aipipe_env(AIPIPE_WORKSPACE=str(root / "ws.duckdb"))
+    steps = [
+        ["sample", "--runs", "20", "--days", "2", "--seed", "3", "--out", str(root / "sample")],
+        ["lineage", "snapshot", "--mlmd", f"sqlite://{root / 'sample' / 'mlmd.sqlite'}"],
+        ["billing", "load", "--billing", str(root / "sample" / "billing" / "part-00000.parquet")],
+    ]
+    for args in steps:
+        result = run_aipipe(args, root, env)
+        assert result.returncode == 0, f"aipipe {' '.join(args)}: {result.stderr}"
+    return root / "sample", root / "ws.duckdb"

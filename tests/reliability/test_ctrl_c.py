@@ -1,0 +1,51 @@
+"""§1 Ctrl-C: SIGINT while a command works exits 130 with the one line `aipipe: aborted`, fast, no traceback."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import aipipe_env
+
+# (id, arguments, seconds to wait before Ctrl-C, inputs)
+CTRL_C_CASES = [
+    ("sample", ["sample", "--runs", "3000", "--days", "60", "--out", "s"], 2.0, ()),
+    ("billing-load", ["--workspace", "ws.duckdb", "billing", "load", "--billing", "many"], 1.5, ("ws", "many")),
+    ("costs-recompute", ["--workspace", "ws.duckdb", "costs", "--recompute", "--by", "step"], 0.6, ("ws",)),
+    ("prices-show-early", ["prices", "show"], 0.3, ()),
+]
+
+
+@pytest.mark.parametrize("args,delay,inputs", [c[1:] for c in CTRL_C_CASES], ids=[c[0] for c in CTRL_C_CASES])
+def test_ctrl_c(args, delay, inputs, fleet, tmp_path):
+    sample, ws = fleet
+    if "ws" in inputs:
+        shutil.copyfile(ws, tmp_path / "ws.duckdb")
+    if "many" in inputs:
+        # The same export under many names: enough rows that the load is still running when Ctrl-C comes.
+        (tmp_path / "many").mkdir()
+        for i in range(150):
+            shutil.copyfile(sample / "billing" / "part-00000.jsonl", tmp_path / "many" / f"part-{i:05d}.jsonl")
+    proc = subprocess.Popen([sys.executable, "-m", "aipipe_ops", *args], cwd=tmp_path, env=aipipe_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    if proc.poll() is not None:
+        pytest.skip(f"finished in under {delay} s, before Ctrl-C (exit {proc.returncode})")
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("still running 10 s after Ctrl-C")
+    took = time.monotonic() - sent
+    assert proc.returncode == 130, err
+    # One line; a blank line before it is tolerated for now (see the issue's closing note: its source is not found).
+    assert err.strip() == "aipipe: aborted", err
+    assert took < 4.0, f"{took:.1f} s to stop"
+    assert not any(p.name.startswith(".s.tmp") for p in tmp_path.iterdir()), "the sample's staging was left"
