@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
+from aipipe_ops.billing.policy_options import policy_of, policy_options
 from aipipe_ops.cli_context import pass_app
 from aipipe_ops.errors import ConfigError
 
@@ -15,7 +15,6 @@ from .registry import all_reports, get_report
 from .writer import FORMATS, write_reports
 
 DEFAULT_OUT = Path(".aipipe") / "reports"
-DEFAULT_POLICY = Policy()
 
 
 def _formats(value: str) -> list[str]:
@@ -37,16 +36,7 @@ def _formats(value: str) -> list[str]:
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Last usage day included (YYYY-MM-DD, US/Pacific).")
 @click.option("--pipeline", default=None, help="Only this pipeline (the reconciliation still covers the whole export).")
-# The attribution policy, with `aipipe costs`' choices and the engine's defaults.
-@click.option("--idle", type=click.Choice(list(IDLE_POLICIES)), default=DEFAULT_POLICY.idle, show_default=True,
-              help="Idle capacity (kube:unallocated): keep it separate, or share it among the runs of its node "
-                   "pool by their cost of each resource.")
-@click.option("--shared", type=click.Choice(list(SHARED_POLICIES)), default=DEFAULT_POLICY.shared, show_default=True,
-              help="Overhead (kube:system-overhead, cluster fee) and shared namespaces: keep separate, or share "
-                   "among the runs of their scope weighted by cost, or evenly.")
-@click.option("--share-namespace", "share_namespaces", multiple=True,
-              help="Namespace whose cost is shared among runs under --shared (e.g. kubeflow, kube-system). "
-                   "Repeatable.")
+@policy_options
 @click.option("--report", "names", multiple=True, metavar="NAME",
               help="Only this report (repeatable): pipeline-costs, lineage-audit. Default: all.")
 @pass_app
@@ -70,7 +60,7 @@ def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, 
     fmts = _formats(formats)
     params = ReportParameters(since=since.date() if since else None, until=until.date() if until else None,
                               pipeline=pipeline,
-                              policy=Policy(idle=idle, shared=shared, share_namespaces=tuple(share_namespaces)))
+                              policy=policy_of(idle, shared, share_namespaces))
     if params.since and params.until and params.since > params.until:
         raise ConfigError(f"--since {params.since} is after --until {params.until}")
     specs = [get_report(n) for n in names] if names else list(all_reports())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
+from aipipe_ops.billing.policy_options import policy_of, policy_options
 from aipipe_ops.billing.breakdowns import VIEWS, breakdown
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import COLUMNS as RECONCILIATION_COLUMNS
@@ -42,13 +42,6 @@ def _check_sources(sources) -> None:
             # An empty value would read as the current folder: say so rather than load whatever lies there.
             raise ConfigError("--billing '': expected a billing export file, a glob in quotes, a directory or "
                               "bq://PROJECT.DATASET.TABLE")
-
-
-def _check_policy(shared: str, share_namespaces) -> None:
-    # Naming a namespace to share means sharing: without --shared it would silently stay separate.
-    if share_namespaces and shared == "separate":
-        raise ConfigError(f"--share-namespace {share_namespaces[0]} needs --shared weighted or --shared even "
-                          f"(with --shared separate, the namespace's cost stays a separate line)")
 
 
 def _holdings_note(con, window) -> str | None:
@@ -124,15 +117,7 @@ def load(app, sources, since, until, late_days, max_bytes_billed, replace, fmt) 
 @click.option("--by", "by", type=click.Choice(VIEWS), default="pipeline", show_default=True,
               help="Break costs down by pipeline, run, step, model, SKU, resource kind or US/Pacific usage day.")
 @_window_options
-@click.option("--idle", type=click.Choice(list(IDLE_POLICIES)), default="separate", show_default=True,
-              help="Idle capacity (kube:unallocated): keep it separate, or share it among the runs of its node "
-                   "pool by their cost of each resource.")
-@click.option("--shared", type=click.Choice(list(SHARED_POLICIES)), default="separate", show_default=True,
-              help="Overhead (kube:system-overhead, cluster fee) and shared namespaces: keep separate, or share "
-                   "among the runs of their scope weighted by cost, or evenly.")
-@click.option("--share-namespace", "share_namespaces", multiple=True,
-              help="Namespace whose cost is shared among runs under --shared weighted or even (e.g. kubeflow, "
-                   "kube-system); an error with --shared separate. Repeatable.")
+@policy_options
 @click.option("--recompute", is_flag=True,
               help="Attribute again even when the latest attribution has this policy and window and no billing or "
                    "lineage was loaded since (it is reused otherwise).")
@@ -150,9 +135,8 @@ def costs(app, sources, by, since, until, idle, shared, share_namespaces, recomp
     from aipipe_ops.billing.attribution.attribute import attribute, current_attribution
 
     _check_sources(sources)
-    _check_policy(shared, share_namespaces)
+    policy = policy_of(idle, shared, share_namespaces)
     window = _window(since, until)
-    policy = Policy(idle=idle, shared=shared, share_namespaces=tuple(share_namespaces))
     # Only loading (--billing) may create the workspace; attributing a missing one is an error, not an empty file.
     with app.open_workspace(create=bool(sources)) as ws:
         if sources:
