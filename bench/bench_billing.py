@@ -53,6 +53,13 @@ def _fleet_dir() -> Path:
 
 # -- the parts, each run in its own process -----------------------------------------------------------------
 def part_aipipe(fleet: Path, workspace: Path) -> dict:
+    summary, timing = _timed_load_and_attribution(workspace, str(fleet / "billing" / "*.parquet"))
+    return {"rows": summary.export_rows, **timing, "cost_lines": summary.cost_lines}
+
+
+def _timed_load_and_attribution(workspace: Path, spec: str):
+    """Load `spec` into the workspace and attribute it (idle share, shared weighted), timing each part and the
+    close (a workspace's checkpoint is part of what a user waits for)."""
     from aipipe_ops.billing.attribution.attribute import attribute
     from aipipe_ops.billing.attribution.policies import Policy
     from aipipe_ops.billing.load import load_billing
@@ -61,17 +68,16 @@ def part_aipipe(fleet: Path, workspace: Path) -> dict:
     ws = Workspace.open(workspace)
     try:
         started = time.perf_counter()
-        summary = load_billing(ws, str(fleet / "billing" / "*.parquet"))
+        summary = load_billing(ws, spec)
         loaded = time.perf_counter()
         result = attribute(ws, Policy(idle="share", shared="weighted"))
         attributed = time.perf_counter()
     finally:
         ws.close()
     done = time.perf_counter()
-    return {"rows": summary.export_rows, "seconds": done - started, "load_seconds": loaded - started,
-            "attribute_seconds": attributed - loaded, "close_seconds": done - attributed,
-            "cost_lines": summary.cost_lines,
-            "reconciled": all(r["status"] == "ok" for r in result.reconciliation)}
+    return summary, {"seconds": done - started, "load_seconds": loaded - started,
+                     "attribute_seconds": attributed - loaded, "close_seconds": done - attributed,
+                     "reconciled": all(r["status"] == "ok" for r in result.reconciliation)}
 
 
 def part_increment(fleet: Path, workspace: Path) -> dict:
@@ -99,19 +105,8 @@ def part_increment(fleet: Path, workspace: Path) -> dict:
     load_billing(ws, str(split / "rest.parquet"))
     attribute(ws, Policy(idle="share", shared="weighted"))
     ws.close()
-    ws = Workspace.open(workspace)
-    try:
-        started = time.perf_counter()
-        summary = load_billing(ws, str(split / "day.parquet"))
-        loaded = time.perf_counter()
-        result = attribute(ws, Policy(idle="share", shared="weighted"))
-        attributed = time.perf_counter()
-    finally:
-        ws.close()
-    done = time.perf_counter()
-    return {"rows": summary.rows_new, "seconds": done - started, "load_seconds": loaded - started,
-            "attribute_seconds": attributed - loaded, "close_seconds": done - attributed,
-            "reconciled": all(r["status"] == "ok" for r in result.reconciliation)}
+    summary, timing = _timed_load_and_attribution(workspace, str(split / "day.parquet"))
+    return {"rows": summary.rows_new, **timing}
 
 
 def part_yardstick(fleet: Path) -> dict:
