@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from aipipe_ops.pricing.estimate import Estimate
-from aipipe_ops.pricing.estimate_report import estimate_csv, estimate_json, estimate_table
-from aipipe_ops.pricing.markdown import estimate_markdown
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the renderers import the estimate engine: loaded when an estimate is rendered, not at CLI start
+    from aipipe_ops.pricing.estimate import Estimate
 
 FORMATS = ("table", "json", "csv", "markdown")
 
 
-def render_estimate(estimate: Estimate, fmt: str, budget: Decimal | None = None) -> str:
+def render_estimate(estimate: "Estimate", fmt: str, budget: Decimal | None = None) -> str:
+    from aipipe_ops.pricing.estimate_report import estimate_csv, estimate_json, estimate_table
+    from aipipe_ops.pricing.markdown import estimate_markdown
+
     if fmt == "json":
         return json.dumps(estimate_json(estimate, budget), indent=2)
     if fmt == "csv":

@@ -21,6 +21,21 @@ CTRL_C_CASES = [
 ]
 
 
+def _wait_for_python_signal_handling(pid: int, limit: float = 10.0) -> None:
+    """Until the interpreter catches SIGINT (/proc SigCgt): before that a signal kills any Python process (the
+    kernel's default action), a window no program can close; on a loaded machine it lasts longer than a delay."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            status = open(f"/proc/{pid}/status").read()
+        except OSError:
+            return
+        caught = next((int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:")), 0)
+        if caught & (1 << (signal.SIGINT - 1)):
+            return
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("args,delay,inputs", [c[1:] for c in CTRL_C_CASES], ids=[c[0] for c in CTRL_C_CASES])
 def test_ctrl_c(args, delay, inputs, fleet, tmp_path):
     sample, ws = fleet
@@ -33,6 +48,7 @@ def test_ctrl_c(args, delay, inputs, fleet, tmp_path):
             shutil.copyfile(sample / "billing" / "part-00000.jsonl", tmp_path / "many" / f"part-{i:05d}.jsonl")
     proc = subprocess.Popen([sys.executable, "-m", "aipipe_ops", *args], cwd=tmp_path, env=aipipe_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_python_signal_handling(proc.pid)
     time.sleep(delay)
     if proc.poll() is not None:
         pytest.skip(f"finished in under {delay} s, before Ctrl-C (exit {proc.returncode})")
