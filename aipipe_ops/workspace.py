@@ -274,6 +274,31 @@ def _billing_cells_v5(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V5_BILLING_CELLS)
 
 
+# Version 6: exact step costs (issue 15, docs/cost-model.md §6). cost_lines keeps a row's step cost label
+# (k8s-label/aipipe/step on GKE rows, aipipe-step on the cloud jobs a step launches); step_cost_methods says how
+# each step's direct cost of the latest attribution was found (label, requests, duration).
+SCHEMA_V6_STEP_LABELS = f"""
+ALTER TABLE cost_lines ADD COLUMN step_label VARCHAR;
+CREATE TABLE step_cost_methods (
+    attribution_id BIGINT, execution_id BIGINT, run_id VARCHAR, method VARCHAR, cost {MONEY}, currency VARCHAR
+);
+"""
+
+
+def _step_labels_v6(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V6_STEP_LABELS)
+
+
+# Version 7: the invoice view (`aipipe costs --invoice-month`): an attribution records the invoice month it covers.
+SCHEMA_V7_INVOICE_MONTH = """
+ALTER TABLE attributions ADD COLUMN invoice_month VARCHAR;   -- YYYYMM as the export spells it; NULL = by usage day
+"""
+
+
+def _invoice_month_v7(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V7_INVOICE_MONTH)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
@@ -281,6 +306,8 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "billing: aggregated cost_lines, export totals, attributions", _billing_v3),
     Migration(4, "lineage: run ids in the graph index, execution dependencies", _lineage_index_v4),
     Migration(5, "billing: export batch cells, loaded files", _billing_cells_v5),
+    Migration(6, "billing: step cost labels on cost_lines, step cost methods", _step_labels_v6),
+    Migration(7, "billing: the invoice month an attribution covers", _invoice_month_v7),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version

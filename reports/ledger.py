@@ -3,8 +3,7 @@
 Reports ask the ledger, never the tables. The ledger makes sure the latest attribution answers the report's
 question -- its policy (`--idle/--shared/--share-namespace`) and window, nothing loaded since -- and otherwise
 attributes the window now (`aipipe_ops.billing.attribution.attribute`, the same call as `aipipe costs`). Then it
-reads the engine's results: the attribution's lines spread over their usage days
-(`aipipe_ops.billing.daily_shares`), waste and run verdicts (`aipipe_ops.billing.waste`), idle accelerator hours
+reads the engine's results: the attribution's lines (each on its usage day), waste and run verdicts (`aipipe_ops.billing.waste`), idle accelerator hours
 (`aipipe_ops.billing.idle_accelerators`), step_costs, model_costs and the reconciliation
 (`aipipe_ops.billing.reconcile`). It groups, filters and orders those rows for the tables, and computes no cost
 itself. Days are the engine's: US/Pacific usage days, as Google's invoices count them.
@@ -18,12 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from aipipe_ops.billing.attribution.attribute import attribute, is_stale, latest_attribution
-from aipipe_ops.billing.daily_shares import create_lines_by_day
 from aipipe_ops.billing.idle_accelerators import idle_accelerators
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import reconcile
 from aipipe_ops.billing.waste import create_delivery_tables, waste
 from aipipe_ops.lineage.audit.sql import is_push
+from aipipe_ops.output import plural
 from aipipe_ops.sql import DUCKDB, bucket_pivot, usage_days
 from aipipe_ops.vocabulary import ATTRIBUTED_BUCKETS
 from aipipe_ops.workspace import Workspace
@@ -93,7 +92,9 @@ class Ledger:
         """Materialise the attributed lines in scope once; every query below reads these temp tables."""
         self.ensure_attribution()
         aid = self.attribution["attribution_id"] if self.attribution else -1
-        create_lines_by_day(self.con, aid, "report_lines")
+        # Every attribution line carries its usage day (shares are per day: docs/cost-model.md §12).
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE report_lines AS SELECT * FROM attribution_lines "
+                         f"WHERE attribution_id = {int(aid)}")
         create_delivery_tables(self.con)
         self.con.execute(
             """
@@ -111,9 +112,12 @@ class Ledger:
         self.period = (self.params.since or first, self.params.until or last)
         unknown = self.con.execute("SELECT count(DISTINCT run_id) FROM report_costs WHERE NOT in_lineage").fetchone()[0]
         if unknown:
+            one = unknown == 1
             self.notes.append(
-                f"{unknown} run(s) carry cost in the billing export but are not in the lineage (load the MLMD store "
-                "with `aipipe lineage snapshot`): their pipeline comes from billing labels and waste leaves them out.")
+                f"{plural(unknown, 'run')} {'carries' if one else 'carry'} cost in the billing export but "
+                f"{'is' if one else 'are'} not in the lineage (load the MLMD store with `aipipe lineage snapshot`): "
+                f"{'its' if one else 'their'} pipeline comes from billing labels and waste leaves {'it' if one else 'them'} "
+                "out.")
         return self
 
     # -- what the reports ask -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from aipipe_ops.workspace import Workspace
 
 from . import charts, formatting
+from .estimate_actuals import add_estimate_actuals
 from .document import (
     Column,
     CurrencyBlock,
@@ -83,6 +84,7 @@ def build(workspace: Workspace, params: ReportParameters, *, now: dt.datetime) -
             doc.extras["warnings"].append(
                 f"{currency}: the attribution is off the billing export by "
                 f"{formatting.money(abs(summary['difference']), currency)}")
+    add_estimate_actuals(workspace, params, doc)
     if not doc.blocks:
         doc.notes.append("The workspace holds no cost for this selection: load a billing export and attribute it.")
     return doc

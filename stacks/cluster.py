@@ -70,6 +70,8 @@ class Cluster(pulumi.ComponentResource):
             # Separately managed pools: GKE needs one node to create the cluster, then drops the pool.
             remove_default_node_pool=True, initial_node_count=1,
             release_channel={"channel": cfg.release_channel},
+            # MutatingAdmissionPolicy (stacks/pod_cost_labels.py) is GA from 1.36; config.py refuses older.
+            min_master_version=cfg.min_master_version,
             workload_identity_config={"workload_pool": f"{cfg.project}.svc.id.goog"},
             private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": False,
                                     "master_ipv4_cidr_block": cfg.master_cidr},

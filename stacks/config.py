@@ -32,6 +32,9 @@ from stacks.labels import label_value, valid_label_value
 NAMESPACE = "aipipe"
 
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
+# The pod cost-label policy is a MutatingAdmissionPolicy, `admissionregistration.k8s.io/v1` (GA) from Kubernetes
+# 1.36 (kubernetes PR #136039): the cluster's minimum version follows.
+MIN_GKE_VERSION = (1, 36)
 # KFP backend release tags known to carry env/platform-agnostic pinned to release images.
 KNOWN_KFP_RELEASES = ("2.0.0", "2.2.0", "2.3.0", "2.4.0", "2.4.1", "2.5.0", "2.14.0", "2.14.3",
                       "2.14.4", "2.15.0", "2.16.0", "2.16.1", "2.17.0", "2.17.1", "2.17.2")
@@ -79,6 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Zone (zonal cluster, e.g. us-central1-a) or region (regional cluster, e.g. us-central1)."),
     Setting("clusterName", "string", "", "GKE cluster name; empty means aipipe-<stack>."),
     Setting("releaseChannel", "string", "REGULAR", "GKE release channel: RAPID, REGULAR, STABLE or EXTENDED."),
+    Setting("minMasterVersion", "string", "1.36",
+            "Minimum GKE control-plane version (1.36, 1.36.2-gke.1000 or latest); at least 1.36, where the pod "
+            "cost-label MutatingAdmissionPolicy is GA. The release channel must offer it."),
     Setting("deletionProtection", "boolean", True,
             "Refuse to delete the cluster (set false for throwaway stacks before `pulumi destroy`)."),
     Setting("team", "string", REQUIRED, "Value of the `team` label on every labelled resource."),
@@ -201,6 +207,7 @@ class StackConfig:
     warm_accelerator_pools: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     kfp_metadata: str = "mlmd"  # mlmd | none (a KFP release that stores lineage in its API server)
+    min_master_version: str = ".".join(map(str, MIN_GKE_VERSION))
 
     @property
     def mlmd(self) -> bool:
@@ -229,6 +236,8 @@ _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
 _DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$")
 _KFP_VERSION = re.compile(r"^2\.\d+\.\d+$")
+# GKE accepts a minor ("1.36"), a patch ("1.36.2") or a full GKE version ("1.36.2-gke.1234000"), or "latest".
+_GKE_VERSION = re.compile(r"^(\d+)\.(\d+)(\.\d+(-gke\.\d+)?)?$")
 _TFX_VERSION = re.compile(r"^\d+\.\d+\.\d+(rc\d+)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -575,6 +584,18 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
         problems.add(_key("releaseChannel"), f"unknown channel {values['releaseChannel']!r}; allowed: "
                                              f"{', '.join(RELEASE_CHANNELS)}")
 
+    min_version = values["minMasterVersion"]
+    if min_version is not None and min_version != "latest":
+        version = _GKE_VERSION.match(min_version)
+        minimum = ".".join(map(str, MIN_GKE_VERSION))
+        if not version:
+            problems.add(_key("minMasterVersion"), f"{min_version!r} is not a GKE version such as {minimum}, "
+                                                   f"{minimum}.2-gke.1000 or latest")
+        elif (int(version.group(1)), int(version.group(2))) < MIN_GKE_VERSION:
+            problems.add(_key("minMasterVersion"), f"{min_version} is older than {minimum}, the first version "
+                                                   "with MutatingAdmissionPolicy GA (the pod cost labels need it); "
+                                                   f"allowed: {minimum} or later, or latest")
+
     for name in ("team", "costCenter"):
         value = values[name]
         if value is not None and (not value or not valid_label_value(value)):
@@ -697,7 +718,7 @@ def load_config(raw: Mapping[str, str], project: str | None, stack: str) -> Stac
         billing_export_dataset=values["billingExportDataset"], usage_metering_dataset=values["usageMeteringDataset"],
         dataset_location=values["datasetLocation"], billing_account=account, budget=budget,
         warm_accelerator_pools=tuple(warm),
-        warnings=tuple(warnings), kfp_metadata=metadata or "mlmd",
+        warnings=tuple(warnings), kfp_metadata=metadata or "mlmd", min_master_version=min_version,
     )
 
 

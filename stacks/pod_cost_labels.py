@@ -3,7 +3,8 @@
 Every pod Argo creates for a KFP run gets `aipipe/pipeline`, `aipipe/step` and `aipipe/run`, derived in CEL
 (stacks/pod_cost_labels_cel.py) from the labels and annotations KFP and Argo already put on it. GKE cost
 allocation copies pod labels into the billing export as `k8s-label/aipipe/step` etc., so a step's cost is read,
-not guessed. MutatingAdmissionPolicy is `admissionregistration.k8s.io/v1` from Kubernetes 1.36 (GA);
+not guessed. It also gives every container the labels as downward-API environment variables, for
+`aipipe_ops.pipeline_labels.cloud_job_labels()` in the step's code. MutatingAdmissionPolicy is `admissionregistration.k8s.io/v1` from Kubernetes 1.36 (GA);
 pulumi-kubernetes 4.34 has no typed class for the v1 kinds, so they are CustomResources.
 
 `manifests()` / `manifests_yaml()` render the same two objects for a cluster aipipe did not create
@@ -20,10 +21,11 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from stacks import pod_cost_labels_cel as cel
+from stacks.config import MIN_GKE_VERSION
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 POLICY_NAME = "aipipe-pod-cost-labels"
-MIN_KUBERNETES = (1, 36)  # MutatingAdmissionPolicy GA (kubernetes PR #136039)
+MIN_KUBERNETES = MIN_GKE_VERSION  # MutatingAdmissionPolicy GA; config.py refuses an older aipipe:minMasterVersion
 
 
 def _namespace_selector(namespaces: Sequence[str]) -> dict[str, Any]:
@@ -43,7 +45,8 @@ def policy_spec(namespaces: Sequence[str]) -> dict[str, Any]:
         },
         "matchConditions": [{"name": name, "expression": expr} for name, expr in cel.MATCH_CONDITIONS],
         "variables": [{"name": name, "expression": expr} for name, expr in cel.VARIABLES],
-        "mutations": [{"patchType": "JSONPatch", "jsonPatch": {"expression": cel.MUTATION}}],
+        "mutations": [{"patchType": "JSONPatch", "jsonPatch": {"expression": cel.MUTATION}},
+                      {"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": cel.ENV_MUTATION}}],
     }
 
 

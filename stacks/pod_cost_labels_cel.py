@@ -11,6 +11,12 @@ A pod of a KFP run already carries (kubeflow/pipelines backend, facts from its c
     `<workflow>.root.<task>.executor(3)`     a retried executor (Argo appends the 0-based retry index)
     `<workflow>.root.<dag>.<task>.executor`  a task inside a sub-DAG
     `<workflow>.<task>(0)` / `<workflow>.<task>` KFP v1 / TFX KubeflowDagRunner pods.
+The policy also gives every container of such a pod the environment variables of `ENV_FIELDS`
+(aipipe_ops/pipeline_labels.py), each read from one pod label through the downward API (a fieldRef env var can
+name one label, not all of them), so code in a step can label the cloud jobs it launches with
+`cloud_job_labels()`. The kubelet resolves the fieldRef when the container starts, after admission, so it sees the
+labels this policy added; a label the pod lacks reads as "". A variable the container already defines is kept.
+
 The step is the last node-path segment once the retry suffix, the `executor` segment and the `-driver` suffix
 are gone. The pipeline is the workflow name without Argo's random suffix; the run is `pipeline/runid`, else the
 workflow name.
@@ -20,6 +26,11 @@ alphanumeric, at most 63 long; an empty result adds no label. A label the pod al
 and nothing is added when it would take the pod past GKE cost allocation's limit (a pod with more than 50 labels
 loses all of them in the billing export).
 
+The environment is an ApplyConfiguration mutation: containers and env are lists keyed by name, so the patch
+merges one env entry per missing variable into each container by name, without knowing container indices
+(a JSONPatch would need them). It builds Kubernetes' typed `Object.spec.containers...` values; the tests give
+cel-python a stand-in for those type names.
+
 CEL functions used beyond the standard definitions: `split`, `substring`, `lastIndexOf` (the cel-go strings
 extension Kubernetes enables) and `find` (Kubernetes' regex library). cel-python implements only the standard
 definitions, so the tests register Python implementations of exactly these four (tests/stacks/
@@ -27,6 +38,8 @@ test_pod_cost_labels.py); everything else is standard CEL, evaluated by cel-pyth
 """
 
 from __future__ import annotations
+
+from aipipe_ops.pipeline_labels import ENV_FIELDS
 
 PIPELINE_LABEL = "aipipe/pipeline"
 STEP_LABEL = "aipipe/step"
@@ -101,3 +114,26 @@ MUTATION = ("!variables.fits ? [] : " + " + ".join((
     _patch(STEP_LABEL, "step", "addStep"),
     _patch(RUN_LABEL, "run", "addRun"),
 )))
+
+
+def _env_entry(var: str) -> str:
+    env = "Object.spec.containers.env"
+    return (f"{env}{{name: {var}, valueFrom: {env}.valueFrom{{fieldRef: {env}.valueFrom.fieldRef{{"
+            f"fieldPath: variables.envFields[{var}]}}}}}}")
+
+
+# Downward-API env var name -> the pod field it reads (see the module docstring).
+ENV_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("envFields", "{" + ", ".join(f"'{name}': \"{path}\"" for name, path in ENV_FIELDS.items()) + "}"),
+    ("envNames", "[" + ", ".join(f"'{name}'" for name in ENV_FIELDS) + "]"),
+)
+VARIABLES = VARIABLES + ENV_VARIABLES
+
+_MISSING_ENV = "variables.envNames.filter(n, !(has(c.env) && c.env.exists(e, e.name == n)))"
+
+# ApplyConfiguration: for each container that lacks some of the variables, an entry with just those.
+ENV_MUTATION = (
+    "Object{spec: Object.spec{containers: object.spec.containers"
+    f".filter(c, size({_MISSING_ENV}) > 0)"
+    f".map(c, Object.spec.containers{{name: c.name, env: {_MISSING_ENV}.map(n, {_env_entry('n')})}})}}}}"
+)

@@ -109,7 +109,7 @@ def test_the_installed_estimate_prices_a_gpu_and_a_tpu_pool(installed, tmp_path)
     lines = {line["kind"]: line for resource in data["resources"] for line in resource["lines"]}
     for kind in ("gpu", "tpu"):
         assert lines[kind]["priced"], lines[kind]
-        assert float(lines[kind]["monthlyMax"]) > 0, lines[kind]
+        assert float(lines[kind]["monthly_max"]) > 0, lines[kind]
     assert lines["gpu"]["component"] == "GPUs (spot, NVIDIA L4)"
     assert lines["tpu"]["component"] == "TPU chips (on-demand, v5e 2x4 slice)"
     assert not data["unpriced"], data["unpriced"]

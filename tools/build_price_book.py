@@ -147,7 +147,7 @@ def build(facts: list[SkuFact], sources: dict[str, str]) -> tuple[dict, dict]:
         "version": 1,
         "currency": "USD",
         # The header key and origin are what price_book.py reads to find sources.json beside the book.
-        "snapshot": {
+        "header": {
             "origin": "shipped snapshot",
             "date": BOOK_DATE,
             "regions": list(PRICE_BOOK_REGIONS),

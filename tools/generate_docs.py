@@ -167,9 +167,9 @@ def whole_usd(stack: str, total: str) -> Callable[[Sources], str]:
 
 
 def price_book_date(src: Sources) -> str:
-    found = re.search(r"\d{4}-\d{2}-\d{2}", src.estimate("dev")["priceBook"])
+    found = re.search(r"\d{4}-\d{2}-\d{2}", src.estimate("dev")["price_book"])
     if found is None:
-        raise DocsError(f"no date in the price book's name: {src.estimate('dev')['priceBook']!r}")
+        raise DocsError(f"no date in the price book's name: {src.estimate('dev')['price_book']!r}")
     return found.group()
 
 
@@ -182,12 +182,12 @@ def worked_example(stack: str) -> Callable[[Sources], str]:
         rows = [f"| line | max quantity | unit price | monthly max ({est['currency']}) |", "|---|---:|---:|---:|"]
         for resource in est["resources"]:
             for line in resource["lines"]:
-                cells = [line["component"], "", "", money(line["monthlyMax"])]
+                cells = [line["component"], "", "", money(line["monthly_max"])]
                 if line["kind"] != "credit":
-                    cells[1:3] = [quantity(line["quantityMax"], line["unit"]),
-                                  f"{price(line['unitPrice'])} /{line['priceUnit']}"]
+                    cells[1:3] = [quantity(line["quantity_max"], line["unit"]),
+                                  f"{price(line['unit_price'])} /{line['price_unit']}"]
                 rows.append(re.sub(r"\|  (?=\|)", "| ", "| " + " | ".join(cells) + " |"))
-        rows.append(f"| **total** | | | **{money(est['totals']['monthlyMax'])}** |")
+        rows.append(f"| **total** | | | **{money(est['totals']['monthly_max'])}** |")
         return "\n".join(rows) + "\n"
 
     return render
@@ -206,17 +206,17 @@ def quantity(value: str, unit: str) -> str:
 
 
 def cluster_fee_rate(src: Sources) -> str:
-    return price(line_of(src.estimate("dev"), "Cluster management fee")["unitPrice"])
+    return price(line_of(src.estimate("dev"), "Cluster management fee")["unit_price"])
 
 
 def free_tier_credit(src: Sources) -> str:
-    return money(-Decimal(line_of(src.estimate("dev"), "GKE free tier credit")["monthlyMax"]))
+    return money(-Decimal(line_of(src.estimate("dev"), "GKE free tier credit")["monthly_max"]))
 
 
 def free_tier_monthly(src: Sources) -> str:
     from aipipe_ops.pricing.priced.cluster_fee import FREE_TIER_HOURS
 
-    return money(FREE_TIER_HOURS * Decimal(line_of(src.estimate("dev"), "GKE free tier credit")["unitPrice"]))
+    return money(FREE_TIER_HOURS * Decimal(line_of(src.estimate("dev"), "GKE free tier credit")["unit_price"]))
 
 
 def tpu_example(src: Sources) -> str:
@@ -224,12 +224,12 @@ def tpu_example(src: Sources) -> str:
     slice_shape = re.match(r"\d+ VMs x \d+ chips", line["note"] or "")
     if slice_shape is None:
         raise DocsError(f"prod's TPU line no longer says its VMs and chips: {line['note']!r}")
-    return (f"{slice_shape.group()} = {count_or_decimal(line['quantityMax'])} chips x ${price(line['unitPrice'])} = "
-            f"${money(line['hourlyMax'])}/h, ${money(line['monthlyMax'])}/month")
+    return (f"{slice_shape.group()} = {count_or_decimal(line['quantity_max'])} chips x ${price(line['unit_price'])} = "
+            f"${money(line['hourly_max'])}/h, ${money(line['monthly_max'])}/month")
 
 
 def nat_per_gib(src: Sources) -> str:
-    nat = next((r for r in src.estimate("dev")["notPriced"] if r["type"] == "gcp:compute/routerNat:RouterNat"), None)
+    nat = next((r for r in src.estimate("dev")["not_priced"] if r["resource_type"] == "gcp:compute/routerNat:RouterNat"), None)
     found = re.search(r"\$([\d.]+) per GiB processed", nat["reason"] if nat else "")
     if found is None:
         raise DocsError("the estimate no longer quotes Cloud NAT's price per GiB processed")
@@ -240,9 +240,9 @@ def prod_budget_verdict(src: Sources) -> str:
     budget = src.estimate("prod")["budget"]
     headroom = Decimal(budget["headroom"])
     if budget["over"]:
-        return (f"over its own budget (monthly maximum ${money(budget['monthlyMax'])} against "
+        return (f"over its own budget (monthly maximum ${money(budget['monthly_max'])} against "
                 f"${money(budget['amount'])}, ${money(-headroom)} over)")
-    return (f"within its own budget (monthly maximum ${money(budget['monthlyMax'])} against "
+    return (f"within its own budget (monthly maximum ${money(budget['monthly_max'])} against "
             f"${money(budget['amount'])}, ${money(headroom)} to spare)")
 
 
@@ -253,10 +253,10 @@ REGIONS: dict[str, dict[str, Callable[[Sources], str]]] = {
         "sample-pipelines": sample_pipelines,
         "sample-executions": lambda src: count(src.demo["fleet"]["counts"]["executions"]),
         "sample-billing-rows": lambda src: count(src.demo["fleet"]["counts"]["billing_rows"]),
-        "dev-monthly-min": whole_usd("dev", "monthlyMin"),
-        "dev-monthly-max": whole_usd("dev", "monthlyMax"),
-        "prod-monthly-min": whole_usd("prod", "monthlyMin"),
-        "prod-monthly-max": whole_usd("prod", "monthlyMax"),
+        "dev-monthly-min": whole_usd("dev", "monthly_min"),
+        "dev-monthly-max": whole_usd("dev", "monthly_max"),
+        "prod-monthly-min": whole_usd("prod", "monthly_min"),
+        "prod-monthly-max": whole_usd("prod", "monthly_max"),
         "price-book-date": price_book_date,
     },
     "docs/estimate.md": {

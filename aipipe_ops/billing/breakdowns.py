@@ -28,8 +28,10 @@ def _leftovers(con) -> list[dict]:
     return [{"class": b, "name": n, "total": t, "currency": c} for b, n, t, c in rows]
 
 
-def breakdown(con: duckdb.DuckDBPyConnection, by: str) -> tuple[list[dict], list[str]]:
-    """(rows, columns) for one view."""
+def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, step_costs: str = "step_costs",
+              step_methods: str = "step_cost_methods") -> tuple[list[dict], list[str]]:
+    """(rows, columns) for one view; the step view reads `step_costs` and `step_methods` (how each step's direct
+    cost was found, docs/cost-model.md §6)."""
     if by not in VIEWS:
         raise ConfigError(f"--by {by!r}: expected one of {', '.join(VIEWS)}")
     money = list(BUCKET_COLUMNS) + ["total"]
@@ -41,9 +43,16 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str) -> tuple[list[dict], list
         return _with_leftovers(con, sql, keys, money), ["class", "name", *keys[1:], *money, "currency"]
     if by == "step":
         keys = ["run_id", "step", "execution_id"]
-        sql = (f"SELECT run_id, step, execution_id, {_pivot(BUCKET_COLUMNS)}, sum(cost) AS total, currency "
-               f"FROM step_costs GROUP BY ALL ORDER BY currency, run_id, total DESC, execution_id")
-        return _with_leftovers(con, sql, keys, money), ["class", "name", "step", "execution_id", *money, "currency"]
+        methods = (f"(SELECT execution_id, string_agg(DISTINCT method, '+' ORDER BY method) AS method "
+                   f"FROM {step_methods} WHERE cost <> 0 GROUP BY execution_id)")
+        sql = (f"SELECT c.run_id, c.step, c.execution_id, {_pivot(BUCKET_COLUMNS)}, sum(c.cost) AS total, "
+               f"c.currency, any_value(m.method) AS method "
+               f"FROM {step_costs} c LEFT JOIN {methods} m USING (execution_id) "
+               f"GROUP BY c.run_id, c.step, c.execution_id, c.currency "
+               f"ORDER BY c.currency, c.run_id, total DESC, c.execution_id")
+        return _with_leftovers(con, sql, keys, money, ("method",)), ["class", "name", "step", "execution_id", "method",
+                                                                      *money,
+                                                        "currency"]
     if by == "model":
         rows = con.execute(f"""
             SELECT m.artifact_id, m.kind, a.uri, count(DISTINCT m.run_id) AS runs, {_pivot(BUCKET_COLUMNS)},
@@ -70,10 +79,10 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str) -> tuple[list[dict], list
     return [dict(zip(cols, r)) for r in rows], cols
 
 
-def _with_leftovers(con, sql: str, keys: list[str], money: list[str]) -> list[dict]:
+def _with_leftovers(con, sql: str, keys: list[str], money: list[str], extra: tuple[str, ...] = ()) -> list[dict]:
     out = []
     for r in con.execute(sql).fetchall():
-        rec = dict(zip([*keys, *money, "currency"], r))
+        rec = dict(zip([*keys, *money, "currency", *extra], r))
         rec["class"] = "step" if "step" in keys else "run" if "run_id" in keys else "pipeline"
         rec["name"] = rec.pop(keys[0])
         out.append(rec)

@@ -26,7 +26,8 @@ CELLS = "_cells"
 # values (timestamps as epoch microseconds, money at the workspace's 9 places), so the Parquet file, its NDJSON twin
 # and the BigQuery table the lines came from give the same fingerprint.
 _FINGERPRINTED = ("billing_account", "invoice_month", "project", "service_id", "service", "sku_id", "sku", "cluster",
-                  "node_pool", "namespace", "run_label", "workflow", "vertex_run", "currency", "cost_type")
+                  "node_pool", "namespace", "run_label", "workflow", "vertex_run", "currency", "cost_type",
+                  "step_label")
 
 
 def _canonical_sql() -> str:

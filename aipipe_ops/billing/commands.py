@@ -49,17 +49,39 @@ def _holdings_note(con, window) -> str | None:
     first, last, lines = con.execute("SELECT min(usage_day), max(usage_day), count(*) FROM cost_lines").fetchone()
     if not lines:
         return "the workspace holds no billing data: load an export with `aipipe billing load --billing ...`"
+    if window.invoice_month:
+        months = ", ".join(f"{m[:4]}-{m[4:]}" for (m,) in con.execute(
+            "SELECT DISTINCT invoice_month FROM cost_lines WHERE invoice_month IS NOT NULL ORDER BY 1").fetchall())
+        return f"no cost in invoice month {_month_text(window.invoice_month)}; the workspace holds {months or 'none'}"
     if window:
         return (f"no cost in usage days {window.since or '…'} to {window.until or '…'}; the workspace holds usage "
                 f"days {first} to {last}")
     return None
 
 
-def _window(since, until) -> UsageWindow:
-    window = UsageWindow(since.date() if since else None, until.date() if until else None)
+def _window(since, until, invoice_month: str | None = None) -> UsageWindow:
+    if invoice_month and (since or until):
+        raise ConfigError("--invoice-month with --since/--until: the invoice view holds every usage day billed in "
+                          "the month (late rows and tax included); give one or the other")
+    window = UsageWindow(since.date() if since else None, until.date() if until else None,
+                         _invoice_month(invoice_month) if invoice_month else None)
     if window.since and window.until and window.since > window.until:
         raise click.BadParameter(f"--since {window.since} is after --until {window.until}")
     return window
+
+
+def _invoice_month(text: str) -> str:
+    """YYYY-MM (or the export's YYYYMM) -> the export's YYYYMM."""
+    import re
+
+    match = re.fullmatch(r"(\d{4})-?(\d{2})", text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ConfigError(f"--invoice-month {text!r}: expected a month as YYYY-MM, e.g. 2026-10")
+    return match.group(1) + match.group(2)
+
+
+def _month_text(month: str | None) -> str | None:
+    return f"{month[:4]}-{month[4:]}" if month else None
 
 
 LOAD_COLUMNS = ["source", "export_rows", "rows_new", "rows_held", "rows_replaced", "files_skipped", "cost_lines",
@@ -117,37 +139,55 @@ def load(app, sources, since, until, late_days, max_bytes_billed, replace, fmt) 
 @click.option("--by", "by", type=click.Choice(VIEWS), default="pipeline", show_default=True,
               help="Break costs down by pipeline, run, step, model, SKU, resource kind or US/Pacific usage day.")
 @_window_options
+@click.option("--invoice-month", default=None, metavar="YYYY-MM",
+              help="Attribute the rows of one invoice month (every usage day billed in it: late rows from earlier "
+                   "months and tax included) and reconcile with the month's total: the figure on the invoice.")
 @policy_options
+@click.option("--method", type=click.Choice(("label", "requests", "duration")), default="label", show_default=True,
+              help="How --by step finds a step's share of its run's direct cost: label (export rows with a step "
+                   "cost label are that step's, the rest split by requests, else duration), requests or duration "
+                   "(labels ignored: to compare). Each step row says which method found its cost "
+                   "(docs/cost-model.md §6).")
 @click.option("--recompute", is_flag=True,
               help="Attribute again even when the latest attribution has this policy and window and no billing or "
                    "lineage was loaded since (it is reused otherwise).")
 @_source_options
 @format_option()
 @pass_app
-def costs(app, sources, by, since, until, idle, shared, share_namespaces, recompute, late_days, max_bytes_billed,
-          fmt) -> None:
+def costs(app, sources, by, since, until, invoice_month, idle, shared, share_namespaces, method, recompute,
+          late_days, max_bytes_billed, fmt) -> None:
     """Attribute billing costs to pipelines, runs, steps and models, and reconcile with the export's total.
 
     The rows add up to the export's net total per currency (except --by model, whose provenance costs overlap);
     the reconciliation is printed after them (on stderr for CSV). A difference is an error. The latest
     attribution is reused when it has the same policy and window and nothing was loaded since.
     """
-    from aipipe_ops.billing.attribution.attribute import attribute, current_attribution
+    from aipipe_ops.billing.attribution.attribute import attribute
 
     _check_sources(sources)
     policy = policy_of(idle, shared, share_namespaces)
-    window = _window(since, until)
+    window = _window(since, until, invoice_month)
     # Only loading (--billing) may create the workspace; attributing a missing one is an error, not an empty file.
     with app.open_workspace(create=bool(sources)) as ws:
         if sources:
-            _load_all(ws, sources, window, SourceOptions(max_bytes_billed, late_days), fmt, quiet=True)
-        result = (None if recompute else current_attribution(ws, policy, window)) or attribute(ws, policy, window)
-        rows, columns = breakdown(ws.con, by)
+            # The invoice view reads every usage day: load the sources whole.
+            load_window = UsageWindow(window.since, window.until)
+            _load_all(ws, sources, load_window, SourceOptions(max_bytes_billed, late_days), fmt, quiet=True)
+        # Reuse the latest attribution when it answers this question; when only billing loads came since,
+        # attribute again the days they changed (--recompute: every day).
+        result = attribute(ws, policy, window, incremental=not recompute)
+        if method != "label" and by == "step":
+            from aipipe_ops.billing.attribution.step_methods import steps_by_method
+
+            rows, columns = breakdown(ws.con, by, **steps_by_method(ws.con, window, method))
+        else:
+            rows, columns = breakdown(ws.con, by)
         note = None if rows else _holdings_note(ws.con, window)
     rec_columns = list(RECONCILIATION_COLUMNS)
     if fmt == "json":
         click.echo(to_json({"by": by, "idle": idle, "shared": shared, "share_namespaces": list(share_namespaces),
-                            "since": window.since, "until": window.until, "rows": rows,
+                            "since": window.since, "until": window.until,
+                            "invoice_month": _month_text(window.invoice_month), "rows": rows,
                             "reconciliation": result.reconciliation}))
     elif fmt == "csv":
         echo(rows, columns, "csv")
@@ -155,10 +195,12 @@ def costs(app, sources, by, since, until, idle, shared, share_namespaces, recomp
     else:
         title = f"Costs by {by} (idle: {idle}, shared: {shared})"
         if window:
-            title += f", usage days {window.since or '…'} to {window.until or '…'}"
+            title += f", {window.describe()}"
         echo(rows, columns, "table", title=title)
         click.echo("")
-        echo(result.reconciliation, rec_columns, "table", title="Reconciliation with the billing export")
+        echo(result.reconciliation, rec_columns, "table",
+             title="Reconciliation with the invoice month's total" if window.invoice_month
+             else "Reconciliation with the billing export")
     if note:
         click.echo(f"aipipe: note: {note}", err=True)
 

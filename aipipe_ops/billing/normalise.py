@@ -28,16 +28,27 @@ NAMESPACE_LABEL = "k8s-namespace"
 RUN_LABEL = "k8s-label/pipeline/runid"
 WORKFLOW_LABEL = "k8s-label/workflows.argoproj.io/workflow"
 VERTEX_RUN_LABEL = "vertex-ai-pipelines-run-billing-id"
+# Cost labels (issue 15, docs/cost-model.md §6): GKE rows carry the pod label `aipipe/step` (stacks/
+# pod_cost_labels.py, or add_cost_labels at compile time); jobs a step launches (BigQuery, Dataflow, Vertex) carry
+# `aipipe-step` / `aipipe-run` (aipipe_ops/pipeline_labels.cloud_job_labels).
+STEP_LABEL = "k8s-label/aipipe/step"
+JOB_STEP_LABEL = "aipipe-step"
+JOB_RUN_LABEL = "aipipe-run"
 # The labels a cost line keeps; the dialect reads them all in one pass over each row's labels.
-LABEL_KEYS = (CLUSTER_LABEL, NODE_POOL_LABEL, NAMESPACE_LABEL, RUN_LABEL, WORKFLOW_LABEL, VERTEX_RUN_LABEL)
+LABEL_KEYS = (CLUSTER_LABEL, NODE_POOL_LABEL, NAMESPACE_LABEL, RUN_LABEL, WORKFLOW_LABEL, VERTEX_RUN_LABEL,
+              STEP_LABEL, JOB_STEP_LABEL, JOB_RUN_LABEL)
 
 
 @dataclass(frozen=True)
 class UsageWindow:
-    """US/Pacific usage days, both inclusive; None = open."""
+    """US/Pacific usage days, both inclusive (None = open), and optionally one invoice month (YYYYMM, as the export
+    spells `invoice.month`): the invoice view, which also holds late rows and tax of other usage months.
+    `days` narrows the window to those usage days (an attribution refreshing only the days a load changed)."""
 
     since: dt.date | None = None
     until: dt.date | None = None
+    invoice_month: str | None = None
+    days: tuple[dt.date, ...] | None = None
 
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         """[start, end) instants of the window."""
@@ -49,11 +60,35 @@ class UsageWindow:
         return start, end
 
     def __bool__(self) -> bool:
-        return bool(self.since or self.until)
+        return bool(self.since or self.until or self.invoice_month or self.days is not None)
 
-    def days_sql(self, column: str = "usage_day") -> str:
-        """The condition on `column` (a usage day) selecting the window, values inlined."""
-        return usage_days(self.since, self.until, column)
+    def only_days(self, days) -> "UsageWindow":
+        """This window narrowed to the usage days `days`."""
+        return UsageWindow(self.since, self.until, self.invoice_month, tuple(sorted(set(days))))
+
+    def whole(self) -> "UsageWindow":
+        """This window without a `days` narrowing."""
+        return UsageWindow(self.since, self.until, self.invoice_month)
+
+    def where_sql(self, alias: str = "") -> str:
+        """The condition selecting the window on a relation with usage_day and invoice_month columns (`alias`
+        names it), values inlined."""
+        prefix = f"{alias}." if alias else ""
+        out = usage_days(self.since, self.until, f"{prefix}usage_day")
+        if self.invoice_month:
+            out += f" AND {prefix}invoice_month = {DUCKDB.literal(self.invoice_month)}"
+        if self.days is not None:
+            out += f" AND {prefix}usage_day IN ({', '.join(DUCKDB.literal(d) for d in self.days) or 'NULL'})"
+        return out
+
+    def describe(self) -> str:
+        """The window in words, for titles and messages."""
+        parts = []
+        if self.invoice_month:
+            parts.append(f"invoice month {self.invoice_month[:4]}-{self.invoice_month[4:]}")
+        if self.since or self.until:
+            parts.append(f"usage days {self.since or '…'} to {self.until or '…'}")
+        return ", ".join(parts) or "all usage days"
 
 
 class Renderer:
@@ -81,9 +116,11 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     ("cluster", lambda r: r.d.label(CLUSTER_LABEL, LABEL_KEYS)),
     ("node_pool", lambda r: r.d.label(NODE_POOL_LABEL, LABEL_KEYS)),
     ("namespace", lambda r: r.d.label(NAMESPACE_LABEL, LABEL_KEYS)),
-    ("run_label", lambda r: r.d.label(RUN_LABEL, LABEL_KEYS)),
+    # A cloud job's `aipipe-run` is the same run id as a pod's pipeline/runid (runs.py resolves both alike).
+    ("run_label", lambda r: f"COALESCE({r.d.label(RUN_LABEL, LABEL_KEYS)}, {r.d.label(JOB_RUN_LABEL, LABEL_KEYS)})"),
     ("workflow", lambda r: r.d.label(WORKFLOW_LABEL, LABEL_KEYS)),
     ("vertex_run", lambda r: r.d.label(VERTEX_RUN_LABEL, LABEL_KEYS)),
+    ("step_label", lambda r: f"COALESCE({r.d.label(STEP_LABEL, LABEL_KEYS)}, {r.d.label(JOB_STEP_LABEL, LABEL_KEYS)})"),
     ("currency", lambda r: r.col("currency")),
     ("cost_type", lambda r: f"COALESCE({r.col('cost_type')}, 'regular')"),
     # The export batch: Google appends rows with a later export_time and never rewrites old ones, so a line
@@ -105,7 +142,7 @@ DETAILS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
 COST_LINE_COLUMNS = (
     "usage_start", "usage_day", "invoice_month", "project", "service", "service_id", "sku_id", "sku",
     "resource_kind", "cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "cost",
-    "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows", "billing_account",
+    "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows", "billing_account", "step_label",
 )
 # What the staged query returns beyond COST_LINE_COLUMNS: is_cell (1 for a cell's control totals, 0 for a line),
 # file (the file a cell's rows came from; NULL for lines and for BigQuery) and row_hash (Σ of a 64-bit hash of each

@@ -30,7 +30,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, window: UsageWindow, lines: str) -
     rows = con.execute(f"""
         WITH export AS (
             SELECT currency, sum(net_cost) AS export_net_total FROM billing_export_totals
-            WHERE {window.days_sql('usage_day')} GROUP BY currency
+            WHERE {window.where_sql()} GROUP BY currency
         ),
         buckets AS (SELECT currency, {bucket_pivot(BUCKETS)}, sum(cost) AS buckets_total FROM {lines} GROUP BY currency)
         SELECT coalesce(e.currency, b.currency) AS currency,
@@ -54,7 +54,7 @@ def day_differences(con: duckdb.DuckDBPyConnection, window: UsageWindow, lines: 
     the lines' sum differs from the export's control total, by date."""
     rows = con.execute(f"""
         WITH export AS (SELECT usage_day, currency, sum(net_cost) AS export_net FROM billing_export_totals
-                        WHERE {window.days_sql('usage_day')} GROUP BY ALL),
+                        WHERE {window.where_sql()} GROUP BY ALL),
              attributed AS (SELECT usage_day, currency, sum(cost) AS attributed FROM {lines} GROUP BY ALL)
         SELECT coalesce(e.usage_day, a.usage_day) AS usage_day, coalesce(e.currency, a.currency) AS currency,
                coalesce(e.export_net, 0) AS export_net, coalesce(a.attributed, 0) AS attributed

@@ -172,7 +172,7 @@ def refresh_price_book(client, target: Path, *, currency: str = "USD",
         "kind": "aipipe#priceBook",
         "version": 1,
         "currency": currency,
-        "snapshot": {
+        "header": {
             "origin": "Cloud Billing Catalog API",
             "date": fetched.date().isoformat(),
             "fetchedAt": fetched.isoformat().replace("+00:00", "Z"),

@@ -12,11 +12,13 @@ import click
 
 from aipipe_ops.cli_context import pass_app
 from aipipe_ops.errors import BudgetExceededError, ConfigError
-from aipipe_ops.output import echo, format_option
+from aipipe_ops.output import echo, format_option, plural
 
 from aipipe_ops.pricing.estimate_formats import FORMATS as ESTIMATE_FORMATS
+from aipipe_ops.pricing.price_book_scope import PRICE_BOOK_REGIONS
+from aipipe_ops.pricing.target_options import target_options, target_spec
+
 KINDS = ("cpu", "ram", "gpu", "tpu", "disk", "cluster_fee", "other")
-DEFAULT_REGIONS = ("us-central1", "us-east5", "europe-west4")
 
 price_book_option = click.option(
     "--price-book", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -59,7 +61,7 @@ def show(text_filter: str | None, regions: tuple[str, ...], kinds: tuple[str, ..
 @prices.command("refresh")
 @click.option("--currency", default="USD", show_default=True,
               help="ISO 4217 currency of the prices (the Catalog API converts at its own rate).")
-@click.option("--region", "regions", multiple=True, default=DEFAULT_REGIONS, show_default=True,
+@click.option("--region", "regions", multiple=True, default=PRICE_BOOK_REGIONS, show_default=True,
               help="Region to keep SKUs for (repeatable).")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the price book [default: price_book.json beside the workspace].")
@@ -85,8 +87,9 @@ def refresh(app, currency: str, regions: tuple[str, ...], output_path: Path | No
     result = refresh_price_book(client, target, currency=currency.upper(), regions=regions, page_size=page_size)
     with app.open_workspace() as workspace:
         rows = load_prices_table(workspace, result.book)
-    click.echo(f"Wrote {target}: {result.sku_count} SKUs from {result.pages} pages of "
-               f"{len(result.services)} services, {result.book.currency}; {rows} rows in the workspace `prices` table.")
+    click.echo(f"Wrote {target}: {plural(result.sku_count, 'SKU')} from {plural(result.pages, 'page')} of "
+               f"{plural(len(result.services), 'service')}, {result.book.currency}; {plural(rows, 'row')} in the "
+               "workspace `prices` table.")
     for gap in result.gaps:
         click.echo(f"  no price: {gap}", err=True)
 
@@ -106,14 +109,24 @@ def _budget_amount(text: str | None) -> tuple[Decimal | None, bool]:
     return amount, False
 
 
+def _actual_window(actual: bool, since, until, other: str | None, budget_text: str | None):
+    """The usage window of --actual; --since/--until without it, or --actual with --diff/--budget, are refused."""
+    from aipipe_ops.billing.normalise import UsageWindow
+
+    if not actual:
+        if since or until:
+            raise ConfigError("--since/--until select billed usage days: give them with --actual")
+        return None
+    if other or budget_text is not None:
+        raise ConfigError("--actual compares one estimate with the bill: leave out --diff and --budget")
+    window = UsageWindow(since.date() if since else None, until.date() if until else None)
+    if window.since and window.until and window.since > window.until:
+        raise ConfigError(f"--since {window.since} is after --until {window.until}")
+    return window
+
+
 @click.command("estimate")
-@click.option("--stack", "stack", metavar="NAME",
-              help="Price the stack NAME: its Pulumi.NAME.yaml in the project folder, run offline under Pulumi's "
-                   "mocks (no CLI, no cloud). A path to a Pulumi.<name>.yaml file works too.")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Price a plan file instead: `pulumi preview --json` or `pulumi stack export` output.")
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="The Pulumi project folder (holding Pulumi.yaml and Pulumi.<stack>.yaml).")
+@target_options
 @click.option("--diff", "other", metavar="OTHER",
               help="Show the change from OTHER (the baseline) to this estimate: a stack name, a Pulumi.<name>.yaml "
                    "file or a plan file.")
@@ -135,12 +148,22 @@ def _budget_amount(text: str | None) -> tuple[Decimal | None, bool]:
 @click.option("--no-cache", is_flag=True,
               help="Run the stack's program even when an identical run is cached beside the workspace (the "
                    "cache key covers the program's files, the stack config and the Pulumi SDK versions).")
+@click.option("--actual", is_flag=True,
+              help="Compare the estimate with what the billing export in the workspace charged the stack's clusters "
+                   "and node pools (net of credits, scaled to a 730-hour month): a verdict per line.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --actual: first US/Pacific usage day billed (YYYY-MM-DD) [default: all in the workspace].")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --actual: last US/Pacific usage day billed (YYYY-MM-DD).")
 @pass_app
 def estimate(app, stack: str | None, plan_file: Path | None, project_dir: Path, other: str | None,
              budget_text: str | None, allow_unpriced: bool, free_tier: bool, price_book: Path | None, fmt: str,
-             output_path: Path | None, save: bool, no_cache: bool) -> None:
+             output_path: Path | None, save: bool, no_cache: bool, actual: bool, since, until) -> None:
     """Price a stack before `pulumi up`: per resource and component, hourly and monthly (730 h), at the
-    autoscaling minimum and maximum, spot versus on-demand. A line that cannot be priced says why."""
+    autoscaling minimum and maximum, spot versus on-demand. A line that cannot be priced says why.
+
+    With --actual, put the estimate beside the billed cost of the stack's clusters and node pools: below the
+    minimum, within, or above the maximum (naming the SKUs of the excess), and the lines only one side has."""
     from aipipe_ops.pricing.diff import diff_estimates, render_diff
     from aipipe_ops.pricing.estimate import estimate_resources
     from aipipe_ops.pricing.estimate_formats import render_estimate
@@ -148,9 +171,8 @@ def estimate(app, stack: str | None, plan_file: Path | None, project_dir: Path, 
     from aipipe_ops.pricing.price_book import PriceBook
     from aipipe_ops.pricing.targets import load_plan
 
-    if bool(stack) == bool(plan_file):
-        raise ConfigError("give exactly one of --stack NAME (a stack of the project folder) or --plan FILE "
-                          "(`pulumi preview --json` or `pulumi stack export` output)")
+    spec = target_spec(stack, plan_file)
+    window = _actual_window(actual, since, until, other, budget_text)
     budget, use_stack_budget = _budget_amount(budget_text)
     book = PriceBook.load(price_book)
     project_dir = project_dir.resolve()
@@ -164,8 +186,19 @@ def estimate(app, stack: str | None, plan_file: Path | None, project_dir: Path, 
         check_priceable(result, plan.resources, book, f"stack {plan.stack}" if plan.stack else spec)
         return result
 
-    result = priced(str(plan_file) if plan_file else stack)
-    if other:
+    result = priced(spec)
+    planned = None
+    if actual or save:
+        from aipipe_ops.pricing.actuals import planned_from_estimate
+
+        planned = planned_from_estimate(result)
+    if actual:
+        from aipipe_ops.pricing.actuals import compare_with_bill
+        from aipipe_ops.pricing.actuals_formats import render_comparison
+
+        with app.open_workspace(read_only=True) as workspace:
+            text = render_comparison(compare_with_bill(workspace.con, planned, window), fmt)
+    elif other:
         text = render_diff(diff_estimates(priced(other), result), fmt)
         if fmt == "markdown" and (budget is not None or use_stack_budget):
             from aipipe_ops.pricing.markdown import budget_markdown, unverified_markdown
@@ -189,7 +222,7 @@ def estimate(app, stack: str | None, plan_file: Path | None, project_dir: Path, 
         from aipipe_ops.pricing.workspace_tables import save_estimate_lines
 
         with app.open_workspace() as workspace:
-            save_estimate_lines(workspace, result)
+            save_estimate_lines(workspace, result, planned)
 
     if budget is None and not use_stack_budget:
         return

@@ -145,19 +145,19 @@ def diff_markdown(diff: EstimateDiff) -> str:
 
 def diff_json(diff: EstimateDiff) -> str:
     def totals(t: Totals) -> dict:
-        return {"monthlyMin": exact(t.monthly_min), "monthlyMax": exact(t.monthly_max),
-                "hourlyMin": exact(t.hourly_min), "hourlyMax": exact(t.hourly_max), "unpricedLines": t.unpriced}
+        return {"monthly_min": exact(t.monthly_min), "monthly_max": exact(t.monthly_max),
+                "hourly_min": exact(t.hourly_min), "hourly_max": exact(t.hourly_max), "unpriced_lines": t.unpriced}
 
     return json.dumps({
         "currency": diff.after.currency,
         "before": {"name": _name(diff.before), "totals": totals(diff.before.totals)},
         "after": {"name": _name(diff.after), "totals": totals(diff.after.totals)},
-        "change": {"monthlyMin": exact(diff.total_delta("monthly_min")),
-                   "monthlyMax": exact(diff.total_delta("monthly_max"))},
+        "change": {"monthly_min": exact(diff.total_delta("monthly_min")),
+                   "monthly_max": exact(diff.total_delta("monthly_max"))},
         "lines": [{"resource": c.resource, "component": c.component, "status": c.status,
-                   "monthlyMaxBefore": exact(c.before.monthly_max) if c.before else None,
-                   "monthlyMaxAfter": exact(c.after.monthly_max) if c.after else None,
-                   "monthlyMaxChange": exact(c.delta())} for c in diff.changes],
+                   "monthly_max_before": exact(c.before.monthly_max) if c.before else None,
+                   "monthly_max_after": exact(c.after.monthly_max) if c.after else None,
+                   "monthly_max_change": exact(c.delta())} for c in diff.changes],
     }, indent=2)
 
 

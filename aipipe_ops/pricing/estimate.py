@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
+from aipipe_ops.pricing.bill_places import bill_places, cluster_names, stack_label
 from aipipe_ops.pricing.catalog_skus import ON_DEMAND, SPOT
 from aipipe_ops.pricing.lines import CostLine, PurchaseComparison, ResourceNote, Totals
 from aipipe_ops.pricing.plans.resource import STACK_TYPE, PlannedResource
@@ -46,6 +47,10 @@ class Estimate:
     project: str | None = None
     plan_source: str = ""
     budgets: list[StackBudget] = field(default_factory=list)
+    # Where each resource shows up in the bill: logical name -> (GKE cluster, node pool) (bill_places.py).
+    places: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    clusters: tuple[str, ...] = ()  # the GKE names of the plan's clusters
+    stack_label: str | None = None  # the clusters' `aipipe-stack` label
 
     @property
     def totals(self) -> Totals:
@@ -148,4 +153,6 @@ def estimate_resources(resources: list[PlannedResource], book: PriceBook, *, fre
     if free_tier:
         lines = cluster_fee.with_free_tier(lines)
     return Estimate(lines=lines, notes=notes, currency=book.currency, price_book=book.label, stack=stack,
-                    project=project, plan_source=plan_source, budgets=stack_budgets(resources))
+                    project=project, plan_source=plan_source, budgets=stack_budgets(resources),
+                    places=bill_places(resources), clusters=cluster_names(resources),
+                    stack_label=stack_label(resources))

@@ -12,12 +12,12 @@ import io
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from aipipe_ops.output import render
+from aipipe_ops.output import noun, plural, render
 from aipipe_ops.pricing.estimate import Estimate, StackBudget
 from aipipe_ops.pricing.lines import HOURS_PER_MONTH, CostLine, Totals
 
 NANO = Decimal("0.000000001")
-JSON_VERSION = "1"
+JSON_VERSION = "2"  # 2: snake_case keys, resources carry cluster and node_pool
 
 
 def exact(value: Decimal | None) -> str | None:
@@ -44,7 +44,9 @@ def quantity_text(line: CostLine) -> str:
     if line.credit:
         return ""
     low, high = plain(line.quantity_min), plain(line.quantity_max)
-    return f"{low} {line.unit}" if low == high else f"{low}-{high} {line.unit}"
+    if low == high:
+        return f"{low} {noun(line.quantity_min, line.unit_singular, line.unit)}"
+    return f"{low}-{high} {line.unit}"
 
 
 def unit_price_text(line: CostLine) -> str:
@@ -61,32 +63,32 @@ def line_json(line: CostLine) -> dict[str, Any]:
         "component": line.component,
         "kind": line.kind,
         "purchase": line.purchase,
-        "quantityMin": plain(line.quantity_min),
-        "quantityMax": plain(line.quantity_max),
+        "quantity_min": plain(line.quantity_min),
+        "quantity_max": plain(line.quantity_max),
         "unit": line.unit,
         "per": line.per,
-        "unitPrice": plain(price.unit_price) if price else None,
-        "priceUnit": line.price_unit if price else None,
-        "skuId": price.sku_id if price else None,
-        "skuDescription": price.description if price else None,
-        "priceSource": price.source if price else None,
-        "priceDate": price.source_date if price else None,
-        "priceUnverified": line.unverified,
-        "hourlyMin": exact(line.hourly_min),
-        "hourlyMax": exact(line.hourly_max),
-        "monthlyMin": exact(line.monthly_min),
-        "monthlyMax": exact(line.monthly_max),
+        "unit_price": plain(price.unit_price) if price else None,
+        "price_unit": line.price_unit if price else None,
+        "sku_id": price.sku_id if price else None,
+        "sku_description": price.description if price else None,
+        "price_source": price.source if price else None,
+        "price_date": price.source_date if price else None,
+        "price_unverified": line.unverified,
+        "hourly_min": exact(line.hourly_min),
+        "hourly_max": exact(line.hourly_max),
+        "monthly_min": exact(line.monthly_min),
+        "monthly_max": exact(line.monthly_max),
         "priced": line.priced,
-        "unpricedReason": line.unpriced_reason,
-        "alternativeUnitPrice": plain(line.alternative.unit_price) if line.alternative else None,
+        "unpriced_reason": line.unpriced_reason,
+        "alternative_unit_price": plain(line.alternative.unit_price) if line.alternative else None,
         "note": line.note,
     }
 
 
 def totals_json(totals: Totals) -> dict[str, Any]:
-    return {"hourlyMin": exact(totals.hourly_min), "hourlyMax": exact(totals.hourly_max),
-            "monthlyMin": exact(totals.monthly_min), "monthlyMax": exact(totals.monthly_max),
-            "unpricedLines": totals.unpriced}
+    return {"hourly_min": exact(totals.hourly_min), "hourly_max": exact(totals.hourly_max),
+            "monthly_min": exact(totals.monthly_min), "monthly_max": exact(totals.monthly_max),
+            "unpriced_lines": totals.unpriced}
 
 
 def budget_check(estimate: Estimate, budget: Decimal | None = None) -> dict[str, Any] | None:
@@ -102,7 +104,7 @@ def budget_check(estimate: Estimate, budget: Decimal | None = None) -> dict[str,
     comparable = currency == estimate.currency
     return {
         "source": source, "amount": plain(amount), "currency": currency,
-        "monthlyMax": exact(totals.monthly_max), "comparable": comparable,
+        "monthly_max": exact(totals.monthly_max), "comparable": comparable,
         "over": bool(comparable and totals.monthly_max > amount),
         "headroom": exact(amount - totals.monthly_max) if comparable else None,
         "proven": totals.unpriced == 0,
@@ -112,9 +114,10 @@ def budget_check(estimate: Estimate, budget: Decimal | None = None) -> dict[str,
 def estimate_json(estimate: Estimate, budget: Decimal | None = None) -> dict[str, Any]:
     resources: dict[str, dict] = {}
     for line in estimate.lines:
+        cluster, node_pool = estimate.places.get(line.resource, (None, None))
         entry = resources.setdefault(line.resource, {
-            "name": line.resource, "type": line.resource_type, "urn": line.urn, "parent": line.parent,
-            "lines": []})
+            "resource": line.resource, "resource_type": line.resource_type, "urn": line.urn, "parent": line.parent,
+            "cluster": cluster, "node_pool": node_pool, "lines": []})
         entry["lines"].append(line_json(line))
     per_resource = estimate.resource_totals()
     for name, entry in resources.items():
@@ -124,20 +127,21 @@ def estimate_json(estimate: Estimate, budget: Decimal | None = None) -> dict[str
         "version": JSON_VERSION,
         "stack": estimate.stack,
         "project": estimate.project,
-        "planSource": estimate.plan_source,
-        "priceBook": estimate.price_book,
+        "plan_source": estimate.plan_source,
+        "price_book": estimate.price_book,
         "currency": estimate.currency,
-        "hoursPerMonth": int(HOURS_PER_MONTH),
+        "hours_per_month": int(HOURS_PER_MONTH),
         "totals": totals_json(estimate.totals),
-        "spotComparison": {"monthlyMaxAllOnDemand": exact(comparison.on_demand),
-                           "monthlyMaxAllSpot": exact(comparison.spot),
-                           "missingOnDemand": comparison.missing_on_demand, "missingSpot": comparison.missing_spot},
+        "spot_comparison": {"monthly_max_all_on_demand": exact(comparison.on_demand),
+                            "monthly_max_all_spot": exact(comparison.spot),
+                            "missing_on_demand": comparison.missing_on_demand,
+                            "missing_spot": comparison.missing_spot},
         "budget": budget_check(estimate, budget),
         "resources": list(resources.values()),
         "unpriced": [{"resource": line.resource, "component": line.component, "reason": line.unpriced_reason}
                      for line in estimate.unpriced],
-        "notPriced": [{"name": n.resource, "type": n.resource_type, "status": n.status, "reason": n.reason}
-                      for n in estimate.notes if n.status != "component"],
+        "not_priced": [{"resource": n.resource, "resource_type": n.resource_type, "status": n.status,
+                        "reason": n.reason} for n in estimate.notes if n.status != "component"],
     }
 
 
@@ -210,7 +214,7 @@ def summary_lines(estimate: Estimate, budget: Decimal | None = None) -> list[str
         on_demand = money(comparison.on_demand) if comparison.on_demand is not None else "unknown"
         spot = money(comparison.spot) if comparison.spot is not None else "unknown"
         out.append(f"Spot vs on-demand, monthly maximum: all on-demand {on_demand}, all spot {spot} "
-                   f"{estimate.currency}" + (f" (no spot price: {len(comparison.missing_spot)} lines)"
+                   f"{estimate.currency}" + (f" (no spot price: {plural(len(comparison.missing_spot), 'line')})"
                                              if comparison.missing_spot else ""))
     check = budget_check(estimate, budget)
     if check:
@@ -224,11 +228,11 @@ def summary_lines(estimate: Estimate, budget: Decimal | None = None) -> list[str
                        + ("" if check["proven"] else " (not proven: some lines are not priced)"))
     unpriced = estimate.unpriced
     if unpriced:
-        out.append(f"* Not priced ({len(unpriced)} line{'s' if len(unpriced) > 1 else ''}; totals leave them out):")
+        out.append(f"* Not priced ({plural(len(unpriced), 'line')}; totals leave them out):")
         out += [f"  - {line.resource}: {line.component}: {line.unpriced_reason}" for line in unpriced]
     doubted = [line for line in estimate.lines if line.unverified]
     if doubted:
-        out.append(f"! Unverified price ({len(doubted)} line{'s' if len(doubted) > 1 else ''}; the price book "
+        out.append(f"! Unverified price ({plural(len(doubted), 'line')}; the price book "
                    "doubts it, check before relying on the total):")
         out += [f"  - {line.resource}: {line.component}: SKU {line.price.sku_id}: {line.unverified}"
                 for line in doubted]
@@ -242,5 +246,7 @@ def summary_lines(estimate: Estimate, budget: Decimal | None = None) -> list[str
         out.append("Resources with costs not in the totals:")
         out += [f"  - {n.resource} ({n.resource_type}): {n.status}: {n.reason}" for n in others]
     if free:
-        out.append(f"{free} more resources cost nothing themselves (IAM, networks, Kubernetes objects, providers).")
+        out.append(f"{plural(free, 'more resource')} "
+                   f"{'costs nothing itself' if free == 1 else 'cost nothing themselves'} "
+                   "(IAM, networks, Kubernetes objects, providers).")
     return out

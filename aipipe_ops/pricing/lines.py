@@ -23,6 +23,10 @@ HOURLY = "hour"
 MONTHLY = "month"
 
 
+# Units are named in the plural (CostLine.unit); their singular, where it differs.
+UNIT_SINGULAR = {"vCPUs": "vCPU", "GPUs": "GPU", "chips": "chip", "clusters": "cluster", "nodes": "node"}
+
+
 @dataclass(frozen=True)
 class CostLine:
     resource: str  # the Pulumi resource's logical name
@@ -58,9 +62,13 @@ class CostLine:
         return self.price.unit_price if self.price is not None else None
 
     @property
+    def unit_singular(self) -> str:
+        """The unit for a quantity of exactly one: "1 cluster", "1 GPU"."""
+        return UNIT_SINGULAR.get(self.unit, self.unit)
+
+    @property
     def price_unit(self) -> str:
-        singular = {"vCPUs": "vCPU", "GPUs": "GPU", "chips": "chip", "clusters": "cluster", "GiB": "GiB"}
-        return f"{singular.get(self.unit, self.unit)}-{self.per}"
+        return f"{self.unit_singular}-{self.per}"
 
     def _hourly(self, quantity: Decimal, price: SkuPrice | None) -> Decimal | None:
         if price is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from aipipe_ops.output import plural
 from aipipe_ops.pricing.estimate import Estimate
 from aipipe_ops.pricing.estimate_report import budget_check, money, quantity_text, unit_price_text
 from aipipe_ops.pricing.lines import HOURS_PER_MONTH
@@ -73,7 +74,8 @@ def estimate_markdown(estimate: Estimate, budget: Decimal | None = None) -> str:
         out += [f"- `{line.resource}` {_cell(line.component)}: {_cell(line.unpriced_reason)}" for line in unpriced]
         out.append("")
     out += unverified_markdown(estimate)
-    out += [f"<details><summary>{len(estimate.lines)} lines in {len(estimate.resource_names())} resources</summary>",
+    out += [f"<details><summary>{plural(len(estimate.lines), 'line')} in "
+            f"{plural(len(estimate.resource_names()), 'resource')}</summary>",
             "", "| Resource | Component | Quantity | Unit price | Monthly min | Monthly max |",
             "|---|---|---:|---:|---:|---:|"]
     for line in estimate.lines:

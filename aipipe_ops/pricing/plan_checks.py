@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aipipe_ops.errors import ConfigError
 from aipipe_ops.gcp.regions import region_of
+from aipipe_ops.output import plural
 from aipipe_ops.pricing.estimate import Estimate
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.price_book import PriceBook
@@ -36,5 +37,5 @@ def check_priceable(estimate: Estimate, resources: list[PlannedResource], book: 
     usage_lines = [line for line in estimate.lines if line.kind not in _FEE_KINDS]
     if usage_lines and not any(line.priced for line in usage_lines):
         reasons = sorted({line.unpriced_reason or "no price" for line in usage_lines})
-        raise ConfigError(f"{what}: nothing could be priced ({len(usage_lines)} line(s), e.g. {reasons[0]}); "
+        raise ConfigError(f"{what}: nothing could be priced ({plural(len(usage_lines), 'line')}, e.g. {reasons[0]}); "
                           "an estimate of 0.00 would be wrong")

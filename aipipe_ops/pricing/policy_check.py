@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import yaml
 
 from aipipe_ops.errors import ConfigError, InputError
+from aipipe_ops.output import plural
 from aipipe_ops.pricing.plans.plan_file import Plan
 from aipipe_ops.pricing.plans.resource import STACK_TYPE, PlannedResource
 from aipipe_ops.pricing.plans.urns import urn_parts
@@ -167,8 +168,8 @@ def render_report(report: PolicyReport, fmt: str = "table") -> str:
                                            "resource": v.resource} for v in report.violations],
                            "mandatory": len(report.mandatory)}, indent=2)
     mark = "x" if report.mandatory else ("!" if report.violations else "ok")
-    lines = [f"Policies: {report.pack} over stack {report.stack or '(plan)'}: {len(report.policies)} policies, "
-             f"{len(report.violations)} violation(s), {len(report.mandatory)} mandatory [{mark}]"]
+    lines = [f"Policies: {report.pack} over stack {report.stack or '(plan)'}: {plural(len(report.policies), 'policy', 'policies')}, "
+             f"{plural(len(report.violations), 'violation')}, {len(report.mandatory)} mandatory [{mark}]"]
     for v in report.violations:
         where = f"  ({v.resource})" if v.resource else ""
         if fmt == "markdown":

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from aipipe_ops.errors import BudgetExceededError, ConfigError
+from aipipe_ops.errors import BudgetExceededError
+from aipipe_ops.output import plural
+from aipipe_ops.pricing.target_options import target_options, target_spec
 
 
 class PolicyViolationError(BudgetExceededError):
@@ -23,13 +25,7 @@ def policy() -> None:
 
 
 @policy.command("check")
-@click.option("--stack", "stack", metavar="NAME",
-              help="Check the stack NAME (its Pulumi.NAME.yaml in the project folder, run offline under Pulumi's "
-                   "mocks) or a Pulumi.<name>.yaml file.")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Check a plan file instead: `pulumi preview --json` or `pulumi stack export` output.")
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="The Pulumi project folder (holding Pulumi.yaml and stacks/policy).")
+@target_options
 @click.option("--policy-pack-config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Policy configuration (JSON keyed by policy name), as `pulumi preview --policy-pack-config`.")
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")), default="table",
@@ -44,10 +40,8 @@ def check(stack: str | None, plan_file: Path | None, project_dir: Path, config_f
     from aipipe_ops.pricing.policy_check import check_plan, read_policy_config, render_report, stack_file_config
     from aipipe_ops.pricing.targets import load_plan
 
-    if bool(stack) == bool(plan_file):
-        raise ConfigError("give exactly one of --stack NAME (a stack of the project folder) or --plan FILE")
+    spec = target_spec(stack, plan_file)
     project_dir = project_dir.resolve()
-    spec = str(plan_file) if plan_file else stack
     plan = load_plan(spec, project_dir, use_cache=not no_cache)
     report = check_plan(plan, project_dir, read_policy_config(config_file), stack_file_config(spec))
     text = render_report(report, fmt)
@@ -59,7 +53,8 @@ def check(stack: str | None, plan_file: Path | None, project_dir: Path, config_f
         click.echo(text)
     if report.mandatory:
         names = sorted({v.policy for v in report.mandatory})
-        raise PolicyViolationError(f"{len(report.mandatory)} mandatory policy violation(s): {', '.join(names)}")
+        raise PolicyViolationError(f"{plural(len(report.mandatory), 'mandatory policy violation')}: "
+                                   f"{', '.join(names)}")
 
 
 COMMANDS = [policy]

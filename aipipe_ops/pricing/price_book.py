@@ -167,9 +167,11 @@ class PriceBook:
         # from the Catalog has one source for all (its header).
         sources: dict[str, dict] = {}
         sources_path = Path(path).with_name("sources.json")
-        if (data.get("snapshot") or {}).get("origin") == "shipped snapshot" and sources_path.exists():
+        # The header was called "snapshot" before 2027-01; books refreshed by earlier versions still load.
+        header = data.get("header") or data.get("snapshot") or {}
+        if header.get("origin") == "shipped snapshot" and sources_path.exists():
             sources = json.loads(sources_path.read_text(encoding="utf-8"))
-        book = cls(path=Path(path), currency=str(data.get("currency") or "USD"), header=data.get("snapshot") or {},
+        book = cls(path=Path(path), currency=str(data.get("currency") or "USD"), header=header,
                    services={}, skus=[], sources=sources)
         for service in data["services"]:
             service_id = service.get("serviceId") or str(service.get("name", "")).rpartition("/")[2]

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from aipipe_ops.pricing.estimate import Estimate
 from aipipe_ops.pricing.price_book import PriceBook
 from aipipe_ops.workspace import Workspace
+
+if TYPE_CHECKING:
+    from aipipe_ops.pricing.actuals import Planned
 
 PRICE_COLUMNS = ("sku_id", "service", "description", "region", "resource_kind", "family", "usage_type", "unit",
                  "unit_price", "currency", "effective_time", "source")
@@ -33,8 +37,11 @@ def _money(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.000000000001"))
 
 
-def save_estimate_lines(workspace: Workspace, estimate: Estimate) -> int:
-    """Quantity is the maximum (what runs at the autoscaling maximum); an unpriced line has NULL amounts."""
+def save_estimate_lines(workspace: Workspace, estimate: Estimate, planned: "Planned | None" = None) -> int:
+    """Quantity is the maximum (what runs at the autoscaling maximum); an unpriced line has NULL amounts.
+
+    With `planned` (actuals.py), a `loads` row of kind 'estimate' records the stack and where each line sits in
+    the bill (cluster, node pool, kind), which the pipeline cost report's estimate-vs-actual section reads."""
     rows = [(line.resource, line.component, float(line.quantity_max), line.unit, _money(line.hourly_min),
              _money(line.hourly_max), _money(line.monthly_min), _money(line.monthly_max),
              line.price.sku_id if line.price else None)
@@ -45,4 +52,9 @@ def save_estimate_lines(workspace: Workspace, estimate: Estimate) -> int:
         if rows:
             con.executemany(f"INSERT INTO estimate_lines ({', '.join(ESTIMATE_COLUMNS)}) VALUES ({placeholders})",
                             rows)
+        if planned is not None:
+            from aipipe_ops.pricing.actuals import SAVED_KIND, saved_record
+
+            con.execute("INSERT INTO loads SELECT coalesce(max(load_id), 0) + 1, ?, ?, current_timestamp, ?, ? "
+                        "FROM loads", [SAVED_KIND, estimate.plan_source, len(rows), saved_record(planned)])
     return len(rows)

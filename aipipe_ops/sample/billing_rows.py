@@ -247,6 +247,7 @@ class BillingPricer:
                            f"{C.DEV_CLUSTER_LOCATION}/clusters/{C.DEV_CLUSTER}"))
         self.commitment_subscription = t.add(t.subscriptions, C.COMMITMENT_ID)
         self._labelset_cache: dict = {}
+        self.step_labels = None  # sample/step_labels.StepLabels: step labels from a day on, labelled jobs
         self._sud_carry: dict[tuple[int, str], int] = {}
         self._free_tier_used: dict[str, int] = {}
         self._month_cache: dict[int, int] = {}
@@ -317,6 +318,9 @@ class BillingPricer:
     # ---- chunk -------------------------------------------------------------------------------------------
     def price_chunk(self, u: UsageRows, c0: int, c1: int, chunk: int) -> RowBatch:
         lo, hi = max(c0, self.window[0]), min(c1, self.window[1])
+        step = None
+        if self.step_labels is not None:  # labelled hours: one row per step (sample/step_labels.py)
+            u, step = self.step_labels.split(u)
         nvm = len(self.vms.vms)
         pool = self.vms.pool[u.vm] if len(u) else np.zeros(0, dtype=np.int64)
         sku = np.full(len(u), -1, dtype=np.int64)
@@ -330,6 +334,8 @@ class BillingPricer:
         combos, first, inv = np.unique(combo, return_index=True, return_inverse=True)
         labelset = np.array([self.labelset_for(int(u.owner_kind[i]), int(owner[i]), int(pool[i])) for i in first],
                             dtype=np.int64)[inv] if len(u) else np.zeros(0, dtype=np.int64)
+        if step is not None:
+            labelset = self.step_labels.labelsets(self.tables, labelset, step, self.runs, u.owner)
         bucket = np.select(
             [u.owner_kind == OWNER_RUN, u.owner_kind == OWNER_IDLE, u.owner_kind == OWNER_OVERHEAD,
              (u.owner_kind == OWNER_DAEMONSET) | (u.owner_kind == OWNER_DEPLOYMENT), u.owner_kind == OWNER_TENANT],
@@ -345,6 +351,8 @@ class BillingPricer:
         self._sustained_use(batch, u, lo, nvm)
         self._committed_use(batch, lo, hi)
         fees = self._hourly_fee_rows(lo, hi)
+        if self.step_labels is not None:
+            fees = RowBatch.concat([fees, self.step_labels.job_rows(self, lo, hi)])
         batch = RowBatch.concat([batch, fees])
         batch.export_us, late = self._export_times(batch.start, batch.sku, chunk)
         hours, inv = np.unique(batch.start, return_inverse=True)

@@ -26,11 +26,13 @@ from aipipe_ops.errors import AipipeError, ConfigError
 from aipipe_ops.progress import progress_bar
 from aipipe_ops.sample.billing_export import FORMATS, write_billing_export
 from aipipe_ops.sample.billing_rows import BillingPricer
+from aipipe_ops.sample.step_labels import StepLabels
 from aipipe_ops.sample.defaults import DEFAULT_START, DEFAULT_TENANTS
 from aipipe_ops.sample.fake_clock import child_environment, find_libfaketime, scratch_dir
 from aipipe_ops.sample.fleet import build_fleet, check_days
 from aipipe_ops.sample.ground_truth import build_ground_truth, iso, write_ground_truth
 from aipipe_ops.sample.hourly_usage import PodTable, VmTable
+from aipipe_ops.sample.kfp_api_responses import write_kfp_api_responses
 from aipipe_ops.sample.mlmd_ops import build_store_plan
 from aipipe_ops.sample.pipelines import PIPELINES
 from aipipe_ops.sample.placement import place_pods
@@ -145,12 +147,16 @@ def generate_fleet(out: str | Path, runs: int, days: int, seed: int, start: date
             writer = _StoreWriterProcess(store_plan, tmp, lambda n: bar.update(store_task, completed=n))
             vm_table = VmTable.build(vms)
             pricer = BillingPricer(fleet.runs, vm_table, len(steps), seed, (fleet.start, fleet.end), workloads)
+            pricer.step_labels = StepLabels.for_fleet(fleet.runs, step_index, (fleet.start, fleet.end), seed)
             stats = write_billing_export(tmp / "billing", pricer, PodTable.build(pods, run_index, step_index),
                                          vm_table, fleet.start, fleet.end, formats,
                                          tenants=PodTable.for_tenants(other_pods) if other_pods else None,
                                          on_day=lambda d, n: bar.update(billing_task, completed=d + 1))
             ids = writer.join(tmp / "mlmd.sqlite")
+        # The KFP v2 runs again as the KFP REST API serves them (both generations), read back from the store.
+        kfp_api = write_kfp_api_responses(tmp / "mlmd.sqlite", tmp)
         truth = build_ground_truth(fleet, vms, pricer.truth, ids, step_index, stats.rows, workloads)
+        truth["step_labels"] = pricer.step_labels.describe()
         write_ground_truth(tmp / "ground_truth.json", truth)
         summary = {
             "generator": f"aipipe {__version__} sample",
@@ -175,6 +181,7 @@ def generate_fleet(out: str | Path, runs: int, days: int, seed: int, start: date
                         "rows": stats.rows, "row_groups_per_parquet_file": "one per day, plus the closing rows",
                         "table": f"gcp_billing_export_resource_v1_{C.BILLING_ACCOUNT.replace('-', '_')}"},
             "mlmd": {"path": "mlmd.sqlite", "schema_version": 10, "clock": writer.clock},
+            "kfp_api": {"path": kfp_api.relative_to(tmp).as_posix(), "generations": ["task_details", "native"]},
         }
         (tmp / "fleet.json").write_text(json.dumps(summary, indent=1) + "\n")
         output_dir.publish(tmp, out, force)

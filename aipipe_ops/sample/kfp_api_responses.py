@@ -3,8 +3,10 @@
 
 Read back from the generated MLMD store through the MLMD snapshot, so the two sources describe the same fleet.
 TFX runs are not included: on KFP they are v1 workflows whose lineage only MLMD holds. Field names follow
-kubeflow/pipelines backend/api/v2beta1 (run.proto; artifact.proto on releases without MLMD); ids are the MLMD
-ids as strings (a real native server uses UUIDs, which the source maps to stable 63-bit ids).
+kubeflow/pipelines backend/api/v2beta1 as the API server marshals them (protojson with UseProtoNames: snake_case
+names, enums by name, int64 as strings): run.proto on release-2.17, and run.proto / artifact.proto of PR #13986
+on releases without MLMD (docs/lineage.md lists what was checked). Ids are the MLMD ids as strings (a real native
+server uses UUIDs, which the source maps to stable 63-bit ids).
 """
 
 from __future__ import annotations
@@ -123,6 +125,13 @@ def write_kfp_api_responses(store: Path, out: Path) -> Path:
 
     # Generation 2 (releases without MLMD): tasks, artifacts and artifact_tasks of their own.
     native_runs, native_tasks, edges = [], {}, []
+    step_names = {s[0]: s[2] for s in steps}
+    producers = {str(a): step_names.get(e, "") for e, a, direction, _ in events if direction == "output"}
+    run_of_step = {s[0]: s[1] for s in steps}
+    namespace_of_run = {r[0]: r[2] for r in runs}
+    namespaces: dict[int, str | None] = {}
+    for e, a, _, _ in events:
+        namespaces.setdefault(a, namespace_of_run.get(run_of_step.get(e)))
     for run in runs:
         body = run_json(run)
         run_steps = by_run.get(run[0], [])
@@ -141,14 +150,18 @@ def write_kfp_api_responses(store: Path, out: Path) -> Path:
                 task["end_time"] = _ts(updated)
             if parent is not None:
                 task["parent_task_id"] = str(parent)
+            if component == "dag":
+                task["child_tasks"] = [{"task_id": str(c[0]), "name": c[2]} for c in run_steps if c[9] == execution_id]
             tasks.append(task)
-            for side, io_type in (("inputs", "INPUT"), ("outputs", "OUTPUT")):
+            # IOType: an input fed by an upstream task's output is TASK_OUTPUT_INPUT; a task's own output OUTPUT.
+            for side, io_type in (("inputs", "TASK_OUTPUT_INPUT"), ("outputs", "OUTPUT")):
                 for key, ids in io.get(execution_id, {}).get(side, {}).items():
-                    edges.extend({"artifact_id": a, "run_id": run[0], "task_id": str(execution_id),
-                                  "type": io_type, "key": key} for a in ids)
+                    edges.extend({"id": _id("artifact_task", f"{execution_id}/{side}/{key}/{a}"), "artifact_id": a,
+                                  "run_id": run[0], "task_id": str(execution_id), "type": io_type,
+                                  "producer": {"task_name": producers.get(a, "")}, "key": key} for a in ids)
         native_tasks[run[0]] = tasks
     native_artifacts = [{"artifact_id": str(a), "name": name or "", "uri": uri,
-                         "type": _native_type(t),
+                         "type": _native_type(t), "namespace": namespaces.get(a) or "",
                          "created_at": _ts(created), **({"metadata": json.loads(props)} if props else {})}
                         for a, t, uri, name, created, props in artifacts]
 

@@ -20,6 +20,7 @@ from aipipe_ops.pricing.price_book import SHIPPED_PRICE_BOOK, PriceBook, SkuPric
 
 COMPUTE_ENGINE = ("6F81-5844-456A", "Compute Engine")
 KUBERNETES_ENGINE = ("CCD8-9BF1-090E", "Kubernetes Engine")
+BIGQUERY = ("24E6-581D-38E5", "BigQuery")
 INVOICE = ("", "Invoice")  # tax rows: the shape of these rows is an assumption (see docs/sample-fleet.md)
 
 # Integer usage is counted in these internal units; DIVISOR turns them into pricing units.
@@ -37,6 +38,7 @@ DIVISOR = {
     "commitment_ram": 3600,
     "commitment_gpu": 3600,
     "tax": 1,
+    "bigquery_scan": 1 << 40,
 }
 # Internal unit -> the export's usage.amount base unit (seconds, byte-seconds, bytes).
 BASE_FACTOR = {
@@ -51,6 +53,7 @@ BASE_FACTOR = {
     "commitment_ram": float(1 << 30),
     "commitment_gpu": 1.0,
     "tax": 1.0,
+    "bigquery_scan": 1.0,
 }
 USAGE_UNIT = {
     "cpu": "seconds",
@@ -63,6 +66,7 @@ USAGE_UNIT = {
     "commitment_cpu": "seconds",
     "commitment_ram": "byte-seconds",
     "commitment_gpu": "seconds",
+    "bigquery_scan": "bytes",
 }
 PRICING_UNIT = {
     "cpu": "hour",
@@ -75,6 +79,7 @@ PRICING_UNIT = {
     "commitment_cpu": "hour",
     "commitment_ram": "gibibyte hour",
     "commitment_gpu": "hour",
+    "bigquery_scan": "tebibyte",
 }
 
 
@@ -175,6 +180,10 @@ SKUS: dict[str, Sku] = {
              "commitment_gpu", 1.848365, None,
              "a2-highgpu-1g 1-year 2.31421 $/h (prices.md §3) minus its 1-year host cores and RAM "
              "(not in the price book)"),
+        # A step's BigQuery job (sample/step_labels.py): on-demand analysis, 6.25 $/TiB scanned in the US
+        # multi-region (cloud.google.com/bigquery/pricing, 2026-12; not in the price book).
+        _sku("bigquery_analysis", BIGQUERY, "Analysis", "bigquery_scan", 6.25, None,
+             "price BigQuery on-demand analysis, 6.25 $/TiB (not in the price book)"),
         _sku("tax", INVOICE, "Tax", "tax", 0.0, "", "shape assumed"),
     ]
 }

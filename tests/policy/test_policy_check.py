@@ -47,7 +47,7 @@ def test_example_stacks_pass(policy_check, stack):
 ])
 def test_stack_made_to_violate_a_policy_fails(policy_check, file, policy, needle):
     code, out, err = policy_check("--stack", STACKS / file)
-    assert code == 1 and f"mandatory policy violation(s): {policy}" in err, err
+    assert code == 1 and f"1 mandatory policy violation: {policy}" in err, err
     violations = _violations(out)
     assert set(violations) == {policy}
     assert all(v["enforcementLevel"] == "mandatory" for v in violations[policy])

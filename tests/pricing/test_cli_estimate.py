@@ -32,12 +32,49 @@ def test_table_has_every_line_and_the_total(estimate):
 def test_json_is_exact(estimate):
     code, out, _ = estimate("--stack", "prod", "--format", "json")
     data = json.loads(out)
-    assert data["totals"]["monthlyMax"] == "13702.48034" and data["totals"]["monthlyMin"] == "7418.58456"
+    assert data["totals"]["monthly_max"] == "13702.48034" and data["totals"]["monthly_min"] == "7418.58456"
     assert data["budget"] == {"source": "the stack's Budget resource budget", "amount": "15000", "currency": "USD",
-                              "monthlyMax": "13702.48034", "comparable": True, "over": False,
+                              "monthly_max": "13702.48034", "comparable": True, "over": False,
                               "headroom": "1297.51966", "proven": True}
-    a100 = next(r for r in data["resources"] if r["name"] == "a100")
-    assert a100["parent"] == "node-pools" and a100["monthlyMax"] == "5403.1421"  # 553.82472 + 525.8117 + 4283.50568 + 40
+    a100 = next(r for r in data["resources"] if r["resource"] == "a100")
+    assert (a100["cluster"], a100["node_pool"]) == ("aipipe-prod", "a100")  # the bill's identifiers, as fields
+    assert a100["parent"] == "node-pools" and a100["monthly_max"] == "5403.1421"  # 553.82472 + 525.8117 + 4283.50568 + 40
+
+
+def _keys(value, path="$"):
+    """Every key of a JSON document, with where it is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, path
+            yield from _keys(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item, f"{path}[]")
+
+
+def _views(value, path="$"):
+    """Every list of objects in a JSON document (a view), by where it is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _views(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        if value and all(isinstance(item, dict) for item in value):
+            yield path, value
+        for item in value:
+            yield from _views(item, f"{path}[]")
+
+
+@pytest.mark.parametrize("args", [("--stack", "prod"), ("--stack", "dev"), ("--stack", "prod", "--diff", "dev")])
+def test_json_keys_are_snake_case_and_rows_of_a_view_alike(estimate, args):
+    code, out, err = estimate(*args, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    camel = sorted({f"{path}.{key}" for key, path in _keys(data) if key != key.lower() or "-" in key})
+    assert camel == []
+    for path, rows in _views(data):
+        assert all(set(row) == set(rows[0]) for row in rows), path
+    for resource in data.get("resources", []):
+        assert "/" not in (resource["node_pool"] or "") and "/" not in (resource["cluster"] or "")
 
 
 def test_csv_has_one_row_per_line(estimate):
@@ -97,7 +134,7 @@ def test_diff_between_two_stacks(estimate):
     assert code == 0, err
     data = json.loads(out)
     assert data["before"]["name"] == "dev" and data["after"]["name"] == "prod"
-    assert data["change"]["monthlyMax"] == str(D("13702.48034") - D("1068.12312792"))
+    assert data["change"]["monthly_max"] == str(D("13702.48034") - D("1068.12312792"))
     statuses = {(line["resource"], line["component"]): line["status"] for line in data["lines"]}
     assert statuses[("system", "Boot disk (pd-balanced, 100 GiB)")] == "changed"  # 300 -> 400 GiB
     assert statuses[("l4-spot", "GPUs (spot, NVIDIA L4)")] == "removed"
@@ -115,7 +152,7 @@ def test_diff_against_a_stack_config_file_and_markdown(estimate):
 
 def test_free_tier_can_be_turned_off(estimate):
     _, out, _ = estimate("--stack", "dev", "--no-free-tier", "--format", "json")
-    assert json.loads(out)["totals"]["monthlyMax"] == str(D("1068.12312792") + 73)
+    assert json.loads(out)["totals"]["monthly_max"] == str(D("1068.12312792") + 73)
 
 
 def test_save_writes_estimate_lines(estimate, tmp_path):

@@ -28,5 +28,5 @@ def test_golden(estimates, stack, fmt, name):
 
 def test_golden_json_totals_are_the_hand_computed_ones():
     data = json.loads((GOLDEN_DIR / "dev.json").read_text())
-    assert data["totals"]["monthlyMax"] == "1068.12312792"
-    assert data["currency"] == "USD" and data["hoursPerMonth"] == 730
+    assert data["totals"]["monthly_max"] == "1068.12312792"
+    assert data["currency"] == "USD" and data["hours_per_month"] == 730

@@ -179,7 +179,7 @@ def test_tpu_chip_prices_are_per_chip_hour(book):
 def _book_file(tmp_path, skus_, currency="USD", service_id=skus.COMPUTE_ENGINE):
     path = tmp_path / "book.json"
     path.write_text(json.dumps({"kind": "aipipe#priceBook", "version": 1, "currency": currency,
-                                "snapshot": {"origin": "test", "date": "2026-01-01"},
+                                "header": {"origin": "test", "date": "2026-01-01"},
                                 "services": [{"serviceId": service_id, "name": f"services/{service_id}",
                                               "skus": skus_}]}))
     return path
@@ -282,3 +282,15 @@ def test_price_book_resolution_order(tmp_path, monkeypatch):
     monkeypatch.setenv("AIPIPE_PRICE_BOOK", str(tmp_path / "env.json"))
     assert resolve_price_book_path(None) == tmp_path / "env.json"
     assert resolve_price_book_path(tmp_path / "option.json") == tmp_path / "option.json"
+
+
+def test_a_book_refreshed_before_the_header_was_renamed_still_loads(tmp_path):
+    """The book's header was the key "snapshot" until 2027-01; a refreshed book of that time keeps its origin."""
+    from aipipe_ops.pricing.price_book import PriceBook
+
+    path = _book_file(tmp_path, [])
+    data = json.loads(path.read_text())
+    data["snapshot"] = data.pop("header") | {"origin": "Cloud Billing Catalog API", "date": "2026-12-01"}
+    path.write_text(json.dumps(data))
+    book = PriceBook.load(path)
+    assert book.header["origin"] == "Cloud Billing Catalog API" and "2026-12-01" in book.label

@@ -31,9 +31,9 @@ def test_estimate_lines_using_unverified_prices_are_flagged(run_cli, tmp_path):
     code, out, _ = run_cli(*base, "--format", "json")
     lines = [line for r in json.loads(out)["resources"] for line in r["lines"]]
     gpu = next(line for line in lines if line["component"] == "GPUs (spot, NVIDIA L4)")
-    assert "UNVERIFIED" in gpu["priceUnverified"]
+    assert "UNVERIFIED" in gpu["price_unverified"]
     assert next(line for line in lines if line["component"].startswith("Instance vCPUs (on-demand"))[
-        "priceUnverified"] is None
+        "price_unverified"] is None
     code, out, _ = run_cli(*base, "--format", "markdown")
     assert "GPUs (spot, NVIDIA L4) (unverified price)" in out and "**Unverified prices (" in out
 

@@ -136,8 +136,9 @@ def test_a_period_is_attributed_by_the_engine(tiny_workspace):
 def test_trend_by_day_then_week(tiny_workspace):
     _, doc = build_document(tiny_workspace, "pipeline_costs")
     trend = {(r["period"], r["pipeline"]): r["cost"] for r in _rows(doc, "USD", "trend")}
-    assert trend[(dt.date(2026, 11, 15), "llm-tune")] == D("66.00")
-    assert trend[(dt.date(2026, 11, 13), "llm-tune")] == D("11.00")   # the idle GPU shared on its own day
+    # Each day's idle GPU goes to that day's run, on its own day: Nov 12 4.40 to llm-1, Nov 15 6.60 to llm-2.
+    assert trend[(dt.date(2026, 11, 15), "llm-tune")] == D("66.00") + D("6.60")
+    assert trend[(dt.date(2026, 11, 12), "llm-tune")] == D("44.00") + D("4.40")
     assert sum(trend.values()) == D("137.00")
     # The chart shows every day between the first and the last, quiet days included (Nov 2 to Nov 15).
     assert len(doc.blocks[0].extras["charts"]["trend_pivot"]["rows"]) == 14
@@ -179,8 +180,8 @@ def test_billing_loaded_after_the_attribution_is_attributed_again(tiny_workspace
 
 
 def test_shares_land_on_the_days_their_money_was_spent(tmp_path):
-    """The engine shares idle and overhead over the window; the trend puts each run's part on the shared money's
-    own days, and the days still add up to each pipeline's total."""
+    """The engine shares idle and overhead per day; the trend puts each run's part on the shared money's own day,
+    and the days still add up to each pipeline's total."""
     from aipipe_ops.billing.attribution.policies import Policy
 
     from .conftest import fill_tiny_fleet
@@ -191,8 +192,8 @@ def test_shares_land_on_the_days_their_money_was_spent(tmp_path):
     _, doc = build_document(path, "pipeline_costs", policy=Policy(idle="share", shared="weighted"))
     trend = _rows(doc, "USD", "trend")
     by_day = {(r["period"], r["pipeline"]): r["cost"] for r in trend}
-    # Nov 13's idle GPU (11.00) is split by GPU direct cost in the pool: llm-1 40, llm-2 60 -> all llm-tune.
-    assert by_day[(dt.date(2026, 11, 13), "llm-tune")] == D("11.00")
+    # Nov 15's idle GPU (6.60) goes to Nov 15's run in the pool, llm-2, on Nov 15.
+    assert by_day[(dt.date(2026, 11, 15), "llm-tune")] == D("66.00") + D("6.60")
     pipelines = {r["pipeline"]: r["cost"] for r in _rows(doc, "USD", "pipelines")}
     for pipeline, total in pipelines.items():
         assert sum(c for (_, p), c in by_day.items() if p == pipeline) == total, pipeline

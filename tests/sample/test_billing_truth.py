@@ -21,7 +21,7 @@ def db(sample_dir):
     con = duckdb.connect()
     con.execute(f"CREATE VIEW export AS SELECT * FROM read_parquet('{sample_dir / 'billing'}/part-*.parquet')")
     con.execute(f"""CREATE VIEW rows AS SELECT *, {NET} AS net,
-        {_label('k8s-namespace')} AS ns, {_label('k8s-label/pipeline/runid')} AS runid,
+        {_label('k8s-namespace')} AS ns, coalesce({_label('k8s-label/pipeline/runid')}, {_label('aipipe-run')}) AS runid,
         {_label('k8s-label/workflows.argoproj.io/workflow')} AS workflow,
         {_label('goog-k8s-node-pool-name')} AS pool FROM export""")
     return con
@@ -83,7 +83,7 @@ def test_run_costs_re_derived_from_pod_labels(db, truth):
     for runid, workflow, cost_type, net in db.execute(
             "SELECT runid, workflow, cost_type, sum(net) FROM rows WHERE runid IS NOT NULL GROUP BY ALL").fetchall():
         run = runid if runid in truth["runs"] else workflow_to_run[workflow]  # TFX: MLMD knows the workflow
-        by_run.setdefault(run, {})[cost_type] = net
+        by_run.setdefault(run, {})[cost_type] = by_run.get(run, {}).get(cost_type, 0) + net
     for key, run in truth["runs"].items():
         assert by_run.get(key, {}).get("regular", Decimal(0)) == _usd(run["net_cost"]), key
         assert by_run.get(key, {}).get("adjustment", Decimal(0)) == _usd(run.get("adjustments", {"USD": "0"}))
@@ -111,17 +111,18 @@ def test_idle_by_node_pool(db, truth):
 
 
 def test_pod_rows_carry_the_cost_allocation_labels(db, truth):
+    # Pod rows (GKE, with a node pool); a step's BigQuery job row carries the job labels instead (step_labels.py).
     keys = db.execute("""SELECT DISTINCT list_sort(list_transform(labels, l -> l.key)) FROM rows
-                         WHERE runid IS NOT NULL""").fetchall()
+                         WHERE runid IS NOT NULL AND pool IS NOT NULL""").fetchall()
     required = {"goog-k8s-cluster-name", "goog-k8s-cluster-location", "goog-k8s-node-pool-name", "k8s-namespace",
                 "k8s-label/pipeline/runid", "k8s-label/workflows.argoproj.io/workflow"}
     assert keys and all(required <= set(k) for (k,) in keys)
-    kfp = db.execute("""SELECT count(*) FROM rows WHERE runid IS NOT NULL AND NOT list_contains(
+    kfp = db.execute("""SELECT count(*) FROM rows WHERE runid IS NOT NULL AND pool IS NOT NULL AND NOT list_contains(
         list_transform(labels, l -> l.key || '=' || l.value), 'k8s-label/pipelines.kubeflow.org/v2_component=true')
         AND runid IN (SELECT unnest(?))""", [[k for k, r in truth["runs"].items()
                                               if r["orchestrator"] == "kfp-v2"]]).fetchone()[0]
     assert kfp == 0
-    # One row per (hour, SKU, node VM, label set): a run's steps merge into its rows.
+    # One row per (hour, SKU, node VM, label set): a run's steps merge into its rows until the step labels start.
     dup = db.execute("""SELECT count(*) FROM (SELECT usage_start_time, sku.id, resource.name, labels, count(*) n
         FROM rows WHERE cost_type = 'regular' GROUP BY ALL HAVING n > 1)""").fetchone()[0]
     assert dup == 0

@@ -14,7 +14,7 @@ def test_sample_writes_the_documented_layout(run_cli, tmp_path):
     summary = json.loads((out / "fleet.json").read_text())
     assert rows["runs"] == 15 == summary["runs"]
     assert rows["billing rows"] == summary["counts"]["billing_rows"]
-    assert sorted(p.name for p in out.iterdir()) == ["billing", "fleet.json", "ground_truth.json", "mlmd.sqlite"]
+    assert sorted(p.name for p in out.iterdir()) == ["billing", "fleet.json", "ground_truth.json", "kfp_api", "mlmd.sqlite"]
     assert [p.suffix for p in (out / "billing").iterdir()] == [".parquet"]
     assert summary["billing"]["files"] == ["billing/part-00000.parquet"]
     assert not list(tmp_path.glob(".fleet.*")), "no staging directory is left behind"

@@ -20,6 +20,7 @@ import yaml
 from celpy import celtypes
 from stack_helpers import EXAMPLE_STACKS  # noqa: F401  (puts the project on sys.path)
 
+from aipipe_ops.pipeline_labels import ENV_FIELDS, cloud_job_labels
 from stacks import pod_cost_labels_cel as cel
 from stacks.pod_cost_labels import POLICY_NAME, manifests, manifests_yaml
 
@@ -60,6 +61,27 @@ class JSONPatch(celtypes.MessageType):
     """Kubernetes' JSONPatch object type, as the mutation builds it."""
 
 
+class TypeName(celtypes.MapType):
+    """Kubernetes' ApplyConfiguration type names (`Object`, `Object.spec.containers`, ...): selecting a field
+    names the nested type, braces build a value of it."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def __getitem__(self, key):
+        return TypeName(f"{self.path}.{key}")
+
+    def __contains__(self, key):
+        return True
+
+    def get(self, key, default=None):
+        return self[key]
+
+    def __call__(self, fields):
+        return celtypes.MessageType(fields or {})
+
+
 ENV = celpy.Environment()
 
 
@@ -70,6 +92,58 @@ def _program(expression: str):
 PROGRAMS = {name: _program(expr) for name, expr in cel.VARIABLES}
 MATCH = [_program(expr) for _, expr in cel.MATCH_CONDITIONS]
 MUTATION = _program(cel.MUTATION)
+ENV_MUTATION = _program(cel.ENV_MUTATION)
+
+
+def _plain(value):
+    """A CEL value as plain Python (str / int / list / dict)."""
+    if isinstance(value, (celtypes.MapType, celtypes.MessageType, dict)):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (celtypes.ListType, list)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _merge_env(containers: list[dict], apply: dict) -> list[dict]:
+    """Server-side-apply merge of the patch's containers and env, both lists keyed by name."""
+    merged = [dict(c, env=list(c.get("env", []))) for c in containers]
+    by_name = {c["name"]: c for c in merged}
+    for patch in apply.get("spec", {}).get("containers", []):
+        container = by_name[patch["name"]]  # the patch only names containers the pod has
+        names = {e["name"] for e in container["env"]}
+        for entry in patch.get("env", []):
+            assert entry["name"] not in names  # never replaces a variable the container defines
+            container["env"].append(entry)
+    return merged
+
+
+def admit_containers(pod: dict) -> tuple[dict, list[dict]]:
+    """The pod's labels and containers after both mutations of the policy."""
+    labels, _ = admit(pod)
+    if not all(program.evaluate({"object": celpy.json_to_cel(pod)}) for program in MATCH):
+        return labels, pod["spec"].get("containers", [])
+    activation = {"object": celpy.json_to_cel(pod), "Object": TypeName("Object"), "JSONPatch": JSONPatch}
+    variables = {}
+    for name, program in PROGRAMS.items():
+        activation["variables"] = celtypes.MapType({celtypes.StringType(k): v for k, v in variables.items()})
+        variables[name] = program.evaluate(activation)
+    activation["variables"] = celtypes.MapType({celtypes.StringType(k): v for k, v in variables.items()})
+    return labels, _merge_env(pod["spec"]["containers"], _plain(ENV_MUTATION.evaluate(activation)))
+
+
+def downward_env(container: dict, labels: dict) -> dict:
+    """The environment the kubelet gives the container: fieldRef metadata.labels['k'] reads the admitted labels
+    ("" when absent)."""
+    out = {}
+    for entry in container.get("env", []):
+        if "value" in entry:
+            out[entry["name"]] = entry["value"]
+            continue
+        path = entry["valueFrom"]["fieldRef"]["fieldPath"]
+        match = re.fullmatch(r"metadata\.labels\['([^']+)'\]", path)
+        assert match, path
+        out[entry["name"]] = labels.get(match.group(1), "")
+    return out
 
 
 def admit(pod: dict) -> tuple[dict, list[dict]]:
@@ -189,6 +263,34 @@ def test_pods_outside_an_argo_workflow_are_left_alone():
     pod = {"metadata": {"name": "ml-pipeline-ui-0", "labels": {"app": "ml-pipeline-ui"}}, "spec": {}}
     assert admit(pod) == ({"app": "ml-pipeline-ui"}, [])
     assert admit({"metadata": {"name": "bare"}, "spec": {}}) == ({}, [])
+    pod["spec"]["containers"] = [{"name": "ui", "image": "ui"}]
+    assert admit_containers(pod)[1] == [{"name": "ui", "image": "ui"}]
+
+
+def test_every_container_gets_the_labels_as_downward_api_env_for_cloud_jobs():
+    pod = kfp_pod(f"{WORKFLOW}.root.export-to-bq.executor")
+    pod["spec"]["containers"] = [{"name": "wait", "image": "argoexec"},
+                                 {"name": "main", "image": "python:3.11", "env": [{"name": "X", "value": "1"}]}]
+    labels, containers = admit_containers(pod)
+    for container in containers:
+        env = downward_env(container, labels)
+        assert cloud_job_labels(env, include_vertex=False) == {
+            "aipipe-pipeline": "penguin-training", "aipipe-step": "export-to-bq", "aipipe-run": RUN_ID}
+    assert downward_env(containers[1], labels)["X"] == "1"
+    assert [e["name"] for e in containers[1]["env"]] == ["X", *ENV_FIELDS]
+
+
+def test_a_variable_the_container_defines_is_kept():
+    pod = kfp_pod(f"{WORKFLOW}.root.train.executor")
+    pod["spec"]["containers"][0]["env"] = [{"name": "AIPIPE_STEP", "value": "my-step"}]
+    labels, (container,) = admit_containers(pod)
+    env = downward_env(container, labels)
+    assert env["AIPIPE_STEP"] == "my-step" and env["AIPIPE_RUN"] == RUN_ID
+    assert [e["name"] for e in container["env"]].count("AIPIPE_STEP") == 1
+    # A container defining all of them is not in the patch at all.
+    pod["spec"]["containers"][0]["env"] = [{"name": n, "value": "v"} for n in ENV_FIELDS]
+    _, (container,) = admit_containers(pod)
+    assert container["env"] == [{"name": n, "value": "v"} for n in ENV_FIELDS]
 
 
 def test_the_manifests_render_to_applyable_yaml():
@@ -201,6 +303,8 @@ def test_the_manifests_render_to_applyable_yaml():
     assert spec["matchConstraints"]["namespaceSelector"]["matchExpressions"][0]["values"] == ["kubeflow"]
     assert [v["name"] for v in spec["variables"]] == [name for name, _ in cel.VARIABLES]
     assert spec["mutations"][0]["jsonPatch"]["expression"] == cel.MUTATION
+    assert spec["mutations"][1] == {"patchType": "ApplyConfiguration",
+                                    "applyConfiguration": {"expression": cel.ENV_MUTATION}}
     assert manifests(["b", "a", "a"])[0]["spec"]["matchConstraints"]["namespaceSelector"][
         "matchExpressions"][0]["values"] == ["a", "b"]
 

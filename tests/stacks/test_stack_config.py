@@ -51,6 +51,9 @@ def test_gpu_count_defaults_to_what_the_machine_carries_and_machine_to_the_gpu_d
 @pytest.mark.parametrize("key, value, message", [
     ("aipipe:location", "mars-base", "neither a zone"),
     ("aipipe:releaseChannel", "NIGHTLY", "allowed: RAPID, REGULAR, STABLE, EXTENDED"),
+    ("aipipe:minMasterVersion", "1.35", "older than 1.36"),
+    ("aipipe:minMasterVersion", "1.35.4-gke.1000", "older than 1.36"),
+    ("aipipe:minMasterVersion", "newest", "not a GKE version"),
     ("aipipe:team", "ML Platform", "is not a label value"),
     ("aipipe:masterCidr", "172.16.0.0/24", "must be a private /28"),
     ("aipipe:podsCidr", "10.10.0.0/16", "overlaps aipipe:subnetCidr"),
@@ -111,3 +114,22 @@ def test_service_account_ids_fit_google_limits(cluster):
 def test_long_cluster_names_that_share_a_prefix_get_distinct_service_accounts():
     first, second = "aipipe-a-rather-long-cluster-1", "aipipe-a-rather-long-cluster-2"
     assert account_id(first, "kfp-runner") != account_id(second, "kfp-runner")
+
+
+@pytest.mark.parametrize("version", ["1.36", "1.36.2-gke.1234000", "1.37.0", "2.0", "latest"])
+def test_the_minimum_gke_version_is_at_least_the_admission_policy_ga(version):
+    assert load(**{"aipipe:minMasterVersion": version}).min_master_version == version
+    assert load().min_master_version == "1.36"  # the default: MutatingAdmissionPolicy GA
+
+
+def test_an_old_gke_version_is_refused_in_one_line_naming_the_key():
+    with pytest.raises(StackConfigError) as error:
+        load(**{"aipipe:minMasterVersion": "1.34"})
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("aipipe:minMasterVersion: 1.34 is older than 1.36")
+
+
+def test_a_misspelt_version_key_names_the_known_one():
+    with pytest.raises(StackConfigError) as error:
+        load(**{"aipipe:minMasterVersoin": "1.36"})
+    assert "did you mean aipipe:minMasterVersion?" in str(error.value)

@@ -45,7 +45,14 @@ class Attribution:
     reconciliation: list[dict]
 
 
-def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow | None = None) -> Attribution:
+def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow | None = None, *,
+              incremental: bool = False) -> Attribution:
+    """Attribute the window under the policy and store the results (replacing the stored ones).
+
+    With `incremental`, when the latest attribution answers the same question and only billing loads came since,
+    only the usage days those loads changed are attributed again (an attribution is the sum of its days:
+    docs/cost-model.md §5 "Windows"), and the attribution is updated in place; otherwise, and when nothing
+    changed, the whole window is attributed (or the latest reused when it is current)."""
     policy = policy or Policy()
     window = window or UsageWindow()
     con = ws.con
@@ -53,16 +60,19 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
     if not con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
         raise InputError(f"workspace {ws.path} holds no billing data: run `aipipe billing load --billing SRC` "
                          f"first, or pass --billing to `aipipe costs`")
+    if incremental:
+        latest = latest_attribution(con)
+        if latest is not None and _asks(latest) == _question(policy, window):
+            changed = changed_days(con, latest["created_at"])
+            if changed is not None and not changed:
+                current = current_attribution(ws, policy, window)
+                if current is not None:
+                    return current
+            elif changed:
+                return _refresh_days(ws, latest, policy, window, changed)
     with ws.transaction():
         runs = resolve_runs(con, into="att_runs")
-        classified = classify_lines(con, window, policy.share_namespaces, runs=runs, into="att_base")
-        allocation = new_allocation(con, lines="att_lines", detail="att_detail")
-        keep(con, classified, "direct", "direct", into=allocation.lines)
-        keep(con, classified, "unattributed", "unattributed", into=allocation.lines)
-        weights = build_weights(con, classified, into="att_weights")
-        IDLE_POLICIES[policy.idle](con, classified, weights, allocation)
-        SHARED_POLICIES[policy.shared](con, classified, weights, allocation)
-
+        allocation = _allocate(con, policy, window, runs)
         reconciliation = reconcile(con, window, allocation.lines)
         if any(r["status"] != "ok" for r in reconciliation):
             raise_on_mismatch(reconciliation, day_differences(con, window, allocation.lines))
@@ -73,6 +83,99 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
         _write(con, attribution_id, policy, window, reconciliation, allocation=allocation, step_costs=step_costs)
         models.attribute_models(con, attribution_id, step_costs=step_costs, into="model_costs")
     return Attribution(int(attribution_id), policy, window, reconciliation)
+
+
+def _allocate(con, policy: Policy, window: UsageWindow, runs: str) -> Allocation:
+    """Steps 2-5: the window's cost lines classified and allocated under the policy (att_* temp tables)."""
+    classified = classify_lines(con, window, policy.share_namespaces, runs=runs, into="att_base")
+    allocation = new_allocation(con, lines="att_lines", detail="att_detail")
+    keep(con, classified, "direct", "direct", into=allocation.lines)
+    keep(con, classified, "unattributed", "unattributed", into=allocation.lines)
+    weights = build_weights(con, classified, into="att_weights")
+    IDLE_POLICIES[policy.idle](con, classified, weights, allocation)
+    SHARED_POLICIES[policy.shared](con, classified, weights, allocation)
+    return allocation
+
+
+def changed_days(con, since: dt.datetime) -> list[dt.date] | None:
+    """The usage days whose cost lines billing loads changed after `since`: [] when nothing was loaded since, None
+    when something other than a billing load that wrote export cells came since (a lineage snapshot: runs may
+    resolve differently on any day; a forgotten source) and every day must be attributed again."""
+    loads = con.execute(f"SELECT load_id, kind, watermark FROM loads WHERE loaded_at > {DUCKDB.literal(since)} "
+                        f"AND kind IN ('billing', 'lineage')").fetchall()
+    if any(kind != "billing" or watermark == "forgotten" for _, kind, watermark in loads):
+        return None
+    if not loads:
+        return []
+    ids = ", ".join(str(int(load_id)) for load_id, _, _ in loads)
+    return [r[0] for r in con.execute(
+        f"SELECT DISTINCT usage_day FROM export_cells WHERE load_id IN ({ids}) ORDER BY 1").fetchall()]
+
+
+def _refresh_days(ws: Workspace, latest: dict, policy: Policy, window: UsageWindow,
+                  days: list[dt.date]) -> Attribution:
+    """Attribute `days` of the window again and put them in place of the stored attribution's lines of those days;
+    the runs whose lines changed get their step costs again, pipelines and models are rolled up again, and the
+    whole window is reconciled before anything is kept."""
+    con = ws.con
+    aid = int(latest["attribution_id"])
+    part = window.only_days(days)
+    lit = DUCKDB.literal
+    with ws.transaction():
+        runs = resolve_runs(con, into="att_runs")
+        allocation = _allocate(con, policy, part, runs)
+        days_in = f"usage_day IN (SELECT UNNEST({lit(list(days))}))"
+        # The runs whose money changes: those with lines on the days before, and those with lines on them now.
+        touched = "att_touched_runs"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {touched} AS
+            SELECT run_id FROM attribution_lines WHERE attribution_id = {aid} AND run_id IS NOT NULL AND {days_in}
+            UNION SELECT run_id FROM {allocation.lines} WHERE run_id IS NOT NULL
+        """)
+        con.execute(f"DELETE FROM attribution_lines WHERE attribution_id = {aid} AND {days_in}")
+        con.execute(f"DELETE FROM attribution_share_detail WHERE attribution_id = {aid} AND {days_in}")
+        cols = ", ".join(LINE_COLUMNS)
+        con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) "
+                    f"SELECT {aid}, {cols} FROM {allocation.lines}")
+        con.execute(f"INSERT INTO attribution_share_detail BY NAME "
+                    f"SELECT {aid} AS attribution_id, * FROM {allocation.detail}")
+        reconciliation = reconcile(con, window, f"(SELECT * FROM attribution_lines WHERE attribution_id = {aid})")
+        if any(r["status"] != "ok" for r in reconciliation):
+            raise_on_mismatch(reconciliation, day_differences(
+                con, window, f"(SELECT * FROM attribution_lines WHERE attribution_id = {aid})"))
+
+        # The touched runs' lines over the whole window: their steps, run and pipeline rows again.
+        run_lines = "att_run_lines"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {run_lines} AS SELECT * EXCLUDE (attribution_id) "
+                    f"FROM attribution_lines WHERE attribution_id = {aid} AND run_id IN (SELECT run_id FROM {touched})")
+        step_costs = steps.attribute_steps(con, window, runs=runs, lines=run_lines, into="att_step_costs")
+        in_touched = f"run_id IN (SELECT run_id FROM {touched})"
+        for table in ("run_costs", "step_costs"):
+            con.execute(f"DELETE FROM {table} WHERE {in_touched}")
+        _write_runs(con, aid, run_lines, step_costs)
+        con.execute("DELETE FROM pipeline_costs")
+        con.execute(f"""
+            INSERT INTO pipeline_costs (pipeline, bucket, cost, currency, attribution_id)
+            SELECT pipeline, bucket, sum(cost), currency, {aid} FROM run_costs GROUP BY ALL
+        """)
+        con.execute("DELETE FROM model_costs")
+        models.attribute_models(con, aid, step_costs="step_costs", into="model_costs")
+        con.execute(f"UPDATE attributions SET created_at = {lit(dt.datetime.now(dt.timezone.utc))} "
+                    f"WHERE attribution_id = {aid}")
+        con.execute(f"DELETE FROM reconciliations WHERE attribution_id = {aid}")
+        _write_reconciliation(con, aid, reconciliation)
+    return Attribution(aid, policy, window, reconciliation)
+
+
+def _question(policy: Policy, window: UsageWindow) -> tuple:
+    return (policy.idle, policy.shared, tuple(policy.share_namespaces), window.since, window.until,
+            window.invoice_month)
+
+
+def _asks(attribution: dict) -> tuple:
+    """The question a stored attributions row answered, shaped as `_question`."""
+    return (attribution["idle_policy"], attribution["shared_policy"], tuple(attribution["share_namespaces"] or ()),
+            attribution["since"], attribution["until"], attribution.get("invoice_month"))
 
 
 def is_stale(con, created_at: dt.datetime) -> bool:
@@ -95,10 +198,7 @@ def current_attribution(ws: Workspace, policy: Policy, window: UsageWindow) -> A
     latest = latest_attribution(con)
     if latest is None:
         return None
-    made = (latest["idle_policy"], latest["shared_policy"], tuple(latest["share_namespaces"] or ()),
-            latest["since"], latest["until"])
-    asked = (policy.idle, policy.shared, tuple(policy.share_namespaces), window.since, window.until)
-    if made != asked or is_stale(con, latest["created_at"]):
+    if _asks(latest) != _question(policy, window) or is_stale(con, latest["created_at"]):
         return None
     reconciliation = reconcile(con, window, "attribution_lines")
     raise_on_mismatch(reconciliation)
@@ -115,24 +215,37 @@ def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconc
         con.execute(f"DELETE FROM {table}")
     lit = DUCKDB.literal
     aid = lit(int(attribution_id))
-    con.execute("INSERT INTO attributions VALUES (" + ", ".join(
-        [aid, lit(dt.datetime.now(dt.timezone.utc)), lit(policy.idle), lit(policy.shared),
-         f"CAST({lit(list(policy.share_namespaces))} AS VARCHAR[])", lit(window.since), lit(window.until)]) + ")")
-    for r in reconciliation:
-        con.execute("INSERT INTO reconciliations VALUES (" + ", ".join(
-            [aid, lit(r["currency"]), lit(r["export_net_total"]), lit(r["buckets_total"]), lit(r["difference"]),
-             lit(r["status"])]) + ")")
+    con.execute("INSERT INTO attributions (attribution_id, created_at, idle_policy, shared_policy, share_namespaces, "
+                "since, until, invoice_month) VALUES (" + ", ".join(
+                    [aid, lit(dt.datetime.now(dt.timezone.utc)), lit(policy.idle), lit(policy.shared),
+                     f"CAST({lit(list(policy.share_namespaces))} AS VARCHAR[])", lit(window.since), lit(window.until),
+                     lit(window.invoice_month)]) + ")")
+    _write_reconciliation(con, attribution_id, reconciliation)
     cols = ", ".join(LINE_COLUMNS)
     con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) SELECT {aid}, {cols} FROM {allocation.lines}")
     con.execute(f"INSERT INTO attribution_share_detail BY NAME SELECT {aid} AS attribution_id, * FROM {allocation.detail}")
-    con.execute(f"""
-        INSERT INTO run_costs (run_id, pipeline, bucket, resource_kind, node_pool, cost, currency, attribution_id)
-        SELECT run_id, pipeline, bucket, resource_kind, node_pool, sum(cost), currency, {aid}
-        FROM {allocation.lines} WHERE run_id IS NOT NULL GROUP BY ALL
-    """)
+    _write_runs(con, attribution_id, allocation.lines, step_costs)
     con.execute(f"""
         INSERT INTO pipeline_costs (pipeline, bucket, cost, currency, attribution_id)
         SELECT pipeline, bucket, sum(cost), currency, {aid} FROM {allocation.lines} WHERE run_id IS NOT NULL GROUP BY ALL
+    """)
+
+
+def _write_reconciliation(con, attribution_id: int, reconciliation: list[dict]) -> None:
+    lit = DUCKDB.literal
+    for r in reconciliation:
+        con.execute("INSERT INTO reconciliations VALUES (" + ", ".join(
+            [lit(int(attribution_id)), lit(r["currency"]), lit(r["export_net_total"]), lit(r["buckets_total"]),
+             lit(r["difference"]), lit(r["status"])]) + ")")
+
+
+def _write_runs(con, attribution_id: int, lines: str, step_costs: str) -> None:
+    """Appends run_costs' rows of the runs in `lines` and step_costs' rows from `step_costs`."""
+    aid = DUCKDB.literal(int(attribution_id))
+    con.execute(f"""
+        INSERT INTO run_costs (run_id, pipeline, bucket, resource_kind, node_pool, cost, currency, attribution_id)
+        SELECT run_id, pipeline, bucket, resource_kind, node_pool, sum(cost), currency, {aid}
+        FROM {lines} WHERE run_id IS NOT NULL GROUP BY ALL
     """)
     con.execute(f"""
         INSERT INTO step_costs (execution_id, run_id, step, bucket, cost, currency, attribution_id)

@@ -58,7 +58,7 @@ def classify_lines(con: duckdb.DuckDBPyConnection, window: UsageWindow, share_na
         CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT {cost_class} AS class, m.run_id, m.pipeline, {detail}, sum(c.net_cost) AS cost
         FROM cost_lines c LEFT JOIN {runs} m ON {same_run_sql('c', 'm')}
-        WHERE {window.days_sql('c.usage_day')}
+        WHERE {window.where_sql('c')}
         GROUP BY ALL
     """)
     return into

@@ -1,6 +1,8 @@
 """Sharing a class of cost (idle, overhead, shared namespaces) among the runs of its scope, or keeping it.
 
-A cost's scope is its currency, cluster and node pool (the cluster alone when the export names no pool).
+A cost's scope is its currency, US/Pacific usage day, cluster and node pool (the cluster alone when the export names
+no pool): a day's idle goes to the runs that used the pool that day, and an attribution is the sum of its days, so
+a load that changes some days re-attributes those days only.
 Recipients are the runs with direct cost in that scope; with `by_kind`, first those with direct cost of the
 same resource kind there (Kubecost shares idle per resource), falling back to the whole scope. Money is never
 moved to another node pool; a scope without runs keeps its money in `keep_bucket`.
@@ -21,24 +23,24 @@ from aipipe_ops.billing.attribution.allocation import DETAIL, LINE_COLUMNS, Allo
 from aipipe_ops.billing.attribution.split import split_sql
 from aipipe_ops.sql import DUCKDB
 
-SCOPE = ("currency", "cluster", "node_pool", "resource_kind", "namespace")
+SCOPE = ("currency", "usage_day", "cluster", "node_pool", "resource_kind", "namespace")
 
 
 def build_weights(con: duckdb.DuckDBPyConnection, classified: str, *, into: str) -> str:
-    """Reads the direct lines of `classified`; writes `into` (level, currency, cluster, node_pool, resource_kind,
-    run_id, pipeline, direct): each run's direct cost per scope level (pool_kind, pool, cluster_kind, cluster);
-    returns `into`."""
+    """Reads the direct lines of `classified`; writes `into` (level, currency, usage_day, cluster, node_pool,
+    resource_kind, run_id, pipeline, direct): each run's direct cost per day and scope level (pool_kind, pool,
+    cluster_kind, cluster); returns `into`."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT CASE grouping(node_pool, resource_kind)
                     WHEN 0 THEN 'pool_kind' WHEN 1 THEN 'pool' WHEN 2 THEN 'cluster_kind' ELSE 'cluster' END AS level,
-               currency, cluster, node_pool, resource_kind, run_id, any_value(pipeline) AS pipeline,
+               currency, usage_day, cluster, node_pool, resource_kind, run_id, any_value(pipeline) AS pipeline,
                sum(cost) AS direct
         FROM {classified} WHERE class = 'direct'
-        GROUP BY GROUPING SETS ((currency, cluster, node_pool, resource_kind, run_id),
-                                (currency, cluster, node_pool, run_id),
-                                (currency, cluster, resource_kind, run_id),
-                                (currency, cluster, run_id))
+        GROUP BY GROUPING SETS ((currency, usage_day, cluster, node_pool, resource_kind, run_id),
+                                (currency, usage_day, cluster, node_pool, run_id),
+                                (currency, usage_day, cluster, resource_kind, run_id),
+                                (currency, usage_day, cluster, run_id))
     """)
     return into
 
@@ -56,17 +58,18 @@ def share(con: duckdb.DuckDBPyConnection, classified: str, weights: str, cost_cl
     `recipients`; appends to `into.lines` the shares (`share_bucket`) and the lines of scopes without runs
     (`keep_bucket`), and to `into.detail` the shared lines by day and SKU.
 
-    The money of a scope (currency, cluster, node pool, resource kind, namespace) is split once, as a whole,
-    among the scope's runs: a year of hourly idle in a pool is one split over that pool's runs, not one per
-    day and SKU. Shares carry the scope, not the day or SKU; the detail keeps the day/SKU picture (without runs).
+    The money of a scope (currency, usage day, cluster, node pool, resource kind, namespace) is split once, as a
+    whole, among the scope's runs: a day of hourly idle in a pool is one split over that day's runs in the pool,
+    not one per hour and SKU. Shares carry the scope (with its day), not the SKU; the detail keeps the day/SKU
+    picture (without runs).
     """
     scope_groups(con, classified, cost_class, into=groups)
     scope_recipients(con, groups, weights, by_kind=by_kind, weighted=weighted, into=recipients)
     con.execute(f"""
-        INSERT INTO {into.lines} (bucket, run_id, pipeline, cluster, node_pool, namespace, resource_kind, currency,
-                                  cost)
+        INSERT INTO {into.lines} (bucket, run_id, pipeline, cluster, node_pool, namespace, resource_kind, usage_day,
+                                  currency, cost)
         SELECT {DUCKDB.quote(share_bucket)}, p.recipient, r.pipeline, g.cluster, g.node_pool, g.namespace,
-               g.resource_kind, g.currency, p.amount
+               g.resource_kind, g.usage_day, g.currency, p.amount
         FROM ({split_sql(groups, recipients, money_weights=weighted)}) AS p
         JOIN {groups} g USING (group_id)
         JOIN {recipients} r ON r.group_id = p.group_id AND r.recipient = p.recipient
@@ -100,7 +103,7 @@ def scope_recipients(con: duckdb.DuckDBPyConnection, groups: str, weights: str, 
             SELECT g.group_id, w.run_id AS recipient, {weight} AS weight, w.pipeline,
                    CASE WHEN w.level IN ({kind_levels}) THEN 1 ELSE 2 END AS rank
             FROM {groups} g JOIN {weights} w
-              ON w.currency = g.currency AND w.cluster IS NOT DISTINCT FROM g.cluster
+              ON w.currency = g.currency AND w.usage_day = g.usage_day AND w.cluster IS NOT DISTINCT FROM g.cluster
              AND ((g.node_pool IS NOT NULL AND w.node_pool = g.node_pool
                    AND (w.level = 'pool' OR (w.level IN ({kind_levels}) AND w.resource_kind = g.resource_kind)))
                OR (g.node_pool IS NULL

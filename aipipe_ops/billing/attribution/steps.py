@@ -1,6 +1,14 @@
 """What each step of a run costs (docs/cost-model.md §6).
 
-The export never names a pod, so a run's direct cost is split hour by hour over the steps alive in that hour
+Method `label` (the default): an export row carrying a step cost label (`k8s-label/aipipe/step` on a GKE row,
+`aipipe-step` on a job the step launched; cost_lines.step_label) that names a step of its run is that step's cost
+exactly (several executions of one step name in a run, as in a loop or a retry, share it by their time in the
+hour). Rows without one fall back to the time split below: `requests` where the step's request of the row's
+resource kind is known, else `duration`. Methods `requests` and `duration` ignore the labels (`duration` also the
+requests), to compare. `att_step_methods` (and, for the stored attribution, step_cost_methods) says which method
+found each step's direct money.
+
+Without a label the export never names a pod, so a run's direct cost is split hour by hour over the steps alive in that hour
 (steps that ran a pod: DAG executions have none),
 in proportion to seconds alive x request of that resource kind (cpu_request, memory_request, gpu_request,
 tpu_request on `steps` when the lineage has them, else 1: by duration). Cost in an hour with no step alive goes
@@ -29,19 +37,31 @@ from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.sql import DUCKDB
 
 NO_STEPS = "(no steps in lineage)"
+METHODS = ("label", "requests", "duration")
+METHODS_TABLE = "att_step_methods"
+
+
+def label_key_sql(expr: str) -> str:
+    """A step name or step label in Google Cloud label form (pipeline_labels.gcp_label_value), so a pod label
+    (case kept) and a job label (lowercased) of the same step compare equal."""
+    return f"trim(left(regexp_replace(lower({expr}), '[^a-z0-9_-]+', '-', 'g'), 63), '-')"
 REQUEST_COLUMNS = {"cpu": "cpu_request", "ram": "memory_request", "gpu": "gpu_request", "tpu": "tpu_request"}
 
 
 def attribute_steps(con: duckdb.DuckDBPyConnection, window: UsageWindow, *, runs: str, lines: str,
-                    into: str) -> str:
+                    into: str, method: str = "label", store_methods: bool = True) -> str:
     """Reads cost_lines in `window`, `runs` (classes.resolve_runs), `lines` (the allocation's lines, every bucket) and
     the lineage's steps; writes `into` (execution_id, run_id, step, bucket, cost, currency), step_costs' rows
-    without the attribution id; returns `into`. Its intermediate relations are the att_* tables named below."""
-    requests = _request_columns(con)
+    without the attribution id, and METHODS_TABLE (execution_id, run_id, method, cost, currency), also stored in
+    step_cost_methods when `store_methods`; returns `into`. Its intermediate relations are the att_* tables."""
+    if method not in METHODS:
+        raise ValueError(f"step cost method {method!r}: expected one of {', '.join(METHODS)}")
+    requests = {} if method == "duration" else _request_columns(con)
     steps = pod_steps(con, lines, requests, into="att_steps")
-    hours = run_hours(con, window, runs, steps, into="att_hours")
+    hours = run_hours(con, window, runs, steps, into="att_hours", labels=method == "label")
     weights = hour_weights(con, hours, steps, requests, into="att_hour_weights")
     step_lines = direct_by_step(con, hours, weights, into="att_step_lines")
+    step_methods(con, hours, weights, steps, requests, into=METHODS_TABLE, store=store_methods)
     buckets = run_buckets(con, lines, steps, into="att_run_buckets")
     buckets_by_step(con, buckets, steps, direct=step_lines, into=step_lines)
     steps_unknown(con, lines, steps, into=step_lines)
@@ -71,7 +91,8 @@ def pod_steps(con: duckdb.DuckDBPyConnection, lines: str, requests: dict[str, st
     extra = "".join(f"s.{col}, " for col in requests.values())
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {into} AS
-        SELECT s.execution_id, s.run_id, s.step, s.created_at, s.updated_at, {extra}
+        SELECT s.execution_id, s.run_id, s.step, {label_key_sql('s.step')} AS step_key, s.created_at, s.updated_at,
+               {extra}
                greatest(coalesce(epoch(s.updated_at) - epoch(s.created_at), 0), 0) AS seconds
         FROM steps s
         WHERE s.run_id IN (SELECT DISTINCT run_id FROM {lines} WHERE run_id IS NOT NULL)
@@ -80,20 +101,26 @@ def pod_steps(con: duckdb.DuckDBPyConnection, lines: str, requests: dict[str, st
     return into
 
 
-def run_hours(con: duckdb.DuckDBPyConnection, window: UsageWindow, runs: str, steps: str, *, into: str) -> str:
-    """Reads cost_lines in `window`, `runs` and `steps`; writes `into` (group_id, run_id, usage_start,
-    resource_kind, currency, amount): the direct cost of each run with steps per hour and resource kind (from the
-    hourly lines, same window and resolution as the classified lines); returns `into`."""
+def run_hours(con: duckdb.DuckDBPyConnection, window: UsageWindow, runs: str, steps: str, *, into: str,
+              labels: bool = True) -> str:
+    """Reads cost_lines in `window`, `runs` and `steps`; writes `into` (group_id, run_id, step_key, usage_start,
+    resource_kind, currency, amount): the direct cost of each run with steps per hour, resource kind and, with
+    `labels`, the step its lines' step label names (step_key NULL: no label, or one naming no step of the run);
+    from the hourly lines, same window and resolution as the classified lines; returns `into`."""
     # Only lines with a run label can be a run's; group ids need only be unique (splits order within a group).
+    key = (f"CASE WHEN c.step_label IS NOT NULL AND EXISTS (SELECT 1 FROM {steps} s WHERE s.run_id = m.run_id AND "
+           f"s.step_key = {label_key_sql('c.step_label')}) THEN {label_key_sql('c.step_label')} END"
+           if labels else "CAST(NULL AS VARCHAR)")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT row_number() OVER () AS group_id, * FROM (
-            SELECT m.run_id, c.usage_start, c.resource_kind, c.currency, sum(c.net_cost) AS amount
+            SELECT m.run_id, {key} AS step_key, c.usage_start, c.resource_kind, c.currency,
+                   sum(c.net_cost) AS amount
             FROM cost_lines c JOIN {runs} m ON {same_run_sql('c', 'm')}
-            WHERE {window.days_sql('c.usage_day')}
+            WHERE {window.where_sql('c')}
               AND (c.run_label IS NOT NULL OR c.workflow IS NOT NULL OR c.vertex_run IS NOT NULL)
               AND m.run_id IN (SELECT run_id FROM {steps})
-            GROUP BY m.run_id, c.usage_start, c.resource_kind, c.currency)
+            GROUP BY ALL)
     """)
     return into
 
@@ -109,7 +136,7 @@ def hour_weights(con: duckdb.DuckDBPyConnection, hours: str, steps: str, request
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {into} AS
         WITH hours AS (
-            SELECT group_id, run_id, resource_kind, epoch(usage_start) AS h0,
+            SELECT group_id, run_id, step_key, resource_kind, epoch(usage_start) AS h0,
                    epoch(usage_start + INTERVAL 1 HOUR) AS h1
             FROM {hours}
         ),
@@ -118,7 +145,7 @@ def hour_weights(con: duckdb.DuckDBPyConnection, hours: str, steps: str, request
                    CASE WHEN s.s0 < h.h1 AND s.s1 > h.h0
                         THEN greatest(least(s.s1, h.h1) - greatest(s.s0, h.h0), 0) * {request} END AS alive
             FROM hours h JOIN (SELECT *, epoch(created_at) AS s0, epoch(updated_at) AS s1 FROM {steps}) s
-              ON s.run_id = h.run_id
+              ON s.run_id = h.run_id AND (h.step_key IS NULL OR s.step_key = h.step_key)
         ),
         live AS (SELECT DISTINCT group_id FROM pairs WHERE alive > 0)
         SELECT p.group_id, p.recipient, CASE WHEN l.group_id IS NOT NULL THEN p.alive ELSE p.seconds END AS weight
@@ -139,6 +166,32 @@ def direct_by_step(con: duckdb.DuckDBPyConnection, hours: str, weights: str, *, 
         GROUP BY p.recipient, h.run_id, h.currency
     """)
     return into
+
+
+def step_methods(con: duckdb.DuckDBPyConnection, hours: str, weights: str, steps: str, requests: dict[str, str], *,
+                 into: str, store: bool) -> None:
+    """Reads `hours`, `weights` and `steps`; writes `into` (execution_id, run_id, method, cost, currency): each step's
+    direct money by the method that found it (label: a labelled group; requests: the step's request of the hour's
+    resource kind is known; else duration); with `store`, replaces step_cost_methods with it."""
+    known = [f"(h.resource_kind = {DUCKDB.quote(k)} AND s.{col} IS NOT NULL)" for k, col in requests.items()]
+    by_requests = " OR ".join(known) or "false"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {into} AS
+        SELECT p.recipient AS execution_id, h.run_id,
+               CASE WHEN h.step_key IS NOT NULL THEN 'label' WHEN {by_requests} THEN 'requests' ELSE 'duration' END
+                 AS method,
+               sum(p.amount) AS cost, h.currency
+        FROM ({split_sql(hours, weights)}) AS p JOIN {hours} h USING (group_id)
+        JOIN {steps} s ON s.execution_id = p.recipient
+        GROUP BY ALL
+    """)
+    if store:
+        con.execute("DELETE FROM step_cost_methods")
+        con.execute(f"""
+            INSERT INTO step_cost_methods (attribution_id, execution_id, run_id, method, cost, currency)
+            SELECT (SELECT coalesce(max(attribution_id), 0) + 1 FROM attributions), execution_id, run_id, method,
+                   cost, currency FROM {into}
+        """)
 
 
 def run_buckets(con: duckdb.DuckDBPyConnection, lines: str, steps: str, *, into: str) -> str:

@@ -264,17 +264,42 @@ def _run(program: Path, project: str, stack: str, values: dict[str, str], secret
     asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+    except KeyboardInterrupt:
+        _abandon(loop)
+        raise
     finally:
-        for task in asyncio.all_tasks(loop):
-            task.cancel()
-            try:
-                loop.run_until_complete(task)
-            except BaseException:  # noqa: BLE001 - cancelled leftovers of a failed run
-                pass
-        loop.run_until_complete(loop.shutdown_default_executor())
-        asyncio.set_event_loop(None)
-        loop.close()
+        if not loop.is_closed():
+            _drain_and_close(loop)
 
     return StackRun(project=project, stack=stack, config=dict(values), resources=_tree_order(monitor.registered),
                     outputs=monitor.outputs, warnings=warnings, dependencies=monitor.dependencies,
                     providers=monitor.providers, transforms=monitor.transforms)
+
+
+def _abandon(loop: asyncio.AbstractEventLoop) -> None:
+    """Ctrl-C: the process is ending, so the program's leftover tasks are dropped unrun. Running them would resolve
+    futures the interrupt left half-set (asyncio InvalidStateError) and touch half-imported modules, each printing a
+    traceback; their complaints when collected are silenced."""
+    loop.set_exception_handler(lambda _loop, _context: None)
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+def _drain_and_close(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+            try:
+                loop.run_until_complete(task)
+            except KeyboardInterrupt:
+                raise
+            except BaseException:  # noqa: BLE001 - cancelled leftovers of a failed run
+                pass
+        loop.run_until_complete(loop.shutdown_default_executor())
+    except KeyboardInterrupt:
+        _abandon(loop)
+        raise
+    finally:
+        if not loop.is_closed():
+            asyncio.set_event_loop(None)
+            loop.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, topology_chips
+from aipipe_ops.output import plural
 from aipipe_ops.pricing.catalog_skus import tpu_selector
 from aipipe_ops.pricing.lines import CostLine
 from aipipe_ops.pricing.priced.context import PricingContext
@@ -34,9 +35,9 @@ def lines(spec: NodePoolSpec, ctx: PricingContext) -> list[CostLine]:
     if spec.tpu_topology:
         chips = topology_chips(spec.tpu_topology)
         vms = max(chips // machine.chips_per_vm, 1)
-        notes.append(f"{vms} VM{'s' if vms > 1 else ''} x {machine.chips_per_vm} chips = {chips} chips per slice")
+        notes.append(f"{plural(vms, 'VM')} x {plural(machine.chips_per_vm, 'chip')} = {plural(chips, 'chip')} per slice")
         if spec.nodes_max % vms:
-            notes.append(f"maximum {spec.nodes_max} nodes is not a whole number of {vms}-VM slices")
+            notes.append(f"maximum {plural(spec.nodes_max, 'node')} is not a whole number of {vms}-VM slices")
     quantity_min, quantity_max = spec.times(chips_per_vm)
     return [ctx.line(spec.resource, component=f"TPU chips ({spec.purchase}, {shape})", kind="tpu",
                      selector=tpu_selector(machine.version), region=spec.region, purchase=spec.purchase,

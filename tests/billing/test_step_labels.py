@@ -1,0 +1,140 @@
+"""Exact step costs (issue 15, docs/cost-model.md §6) on the sample fleet: from the day the pod cost-label policy is
+installed, every step's direct cost is the generator's to the cent, the BigQuery jobs a step launched land on it,
+and each step says how its cost was found; before that day the time split's error against the truth is measured."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from aipipe_ops.billing.attribution.attribute import attribute
+from aipipe_ops.billing.attribution.policies import Policy
+from aipipe_ops.billing.attribution.step_methods import steps_by_method
+from aipipe_ops.billing.breakdowns import breakdown
+from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.workspace import Workspace
+
+CENT = Decimal("0.01")
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    from aipipe_ops.cli import main
+
+    out = tmp_path_factory.mktemp("fleet") / "sample"
+    assert main(["sample", "--runs", "30", "--days", "4", "--seed", "11", "--out", str(out),
+                 "--billing-format", "parquet", "--format", "json"]) == 0
+    truth = json.loads((out / "ground_truth.json").read_text())
+    path = tmp_path_factory.mktemp("ws") / "workspace.duckdb"
+    assert main(["--workspace", str(path), "lineage", "snapshot", "--mlmd", f"sqlite:///{out}/mlmd.sqlite"]) == 0
+    assert main(["--workspace", str(path), "billing", "load", "--billing", str(out / "billing" / "*.parquet")]) == 0
+    return path, truth
+
+
+def _truth_steps(truth: dict) -> dict[int, dict]:
+    """execution id -> the generator's step, for steps that ran a pod, with whether it ran wholly labelled."""
+    since = truth["step_labels"]["since"]
+    out = {}
+    for run_id, run in truth["runs"].items():
+        if run.get("adjustments"):  # a usage correction of the run's is not any step's (ground_truth.json)
+            continue
+        for exec_id, step in run["steps"].items():
+            if step["pods"]:
+                out[int(exec_id)] = dict(step, run_id=run_id,
+                                         labelled=all(p["start"] >= since for p in step["pods"]))
+    return out
+
+
+def _direct(rows: list[dict]) -> dict[int, tuple[Decimal, str]]:
+    return {r["execution_id"]: (r["direct"], r["method"]) for r in rows
+            if r["class"] == "step" and r.get("execution_id") is not None}
+
+
+def _step_rows(path, method: str):
+    with Workspace.open(path) as ws:
+        attribute(ws, Policy())
+        if method == "label":
+            rows, _ = breakdown(ws.con, "step")
+        else:
+            rows, _ = breakdown(ws.con, "step", **steps_by_method(ws.con, UsageWindow(), method))
+    return _direct(rows)
+
+
+def _error(truth_steps: dict, direct: dict, labelled: bool) -> tuple[Decimal, Decimal]:
+    """(Σ |attributed − true| / 2, Σ true): the money on the wrong step, over the steps of one period."""
+    wrong = total = Decimal(0)
+    for exec_id, step in truth_steps.items():
+        if step["labelled"] != labelled:
+            continue
+        true = Decimal(step["net_cost"]["USD"])
+        wrong += abs(direct.get(exec_id, (Decimal(0), None))[0] - true)
+        total += true
+    return wrong / 2, total
+
+
+def test_labelled_steps_cost_what_the_generator_put_in_to_the_cent(loaded):
+    path, truth = loaded
+    truth_steps = _truth_steps(truth)
+    direct = _step_rows(path, "label")
+    labelled = {e: s for e, s in truth_steps.items() if s["labelled"]}
+    assert len(labelled) >= 20  # the labelled period holds enough steps to mean something
+    for exec_id, step in labelled.items():
+        cost, method = direct.get(exec_id, (Decimal(0), None))
+        true = Decimal(step["net_cost"]["USD"])
+        assert abs(cost - true) < CENT, (exec_id, step["step"], cost, true)
+        # (rows whose usage the pods' parts do not wholly cover keep no step label: fractions of a cent)
+        assert cost == 0 or "label" in method.split("+"), (exec_id, method)
+    # The unlabelled period falls back to the time split, and says so (a step alive across the day the policy
+    # arrived has both).
+    before = {m for e, (c, m) in direct.items() if e in truth_steps and not truth_steps[e]["labelled"] and c}
+    assert "duration" in before and before <= {"duration", "duration+label"}
+
+
+def test_the_bigquery_jobs_land_on_the_step_that_launched_them(loaded):
+    path, truth = loaded
+    jobs = truth["step_labels"]["bigquery_jobs"]
+    assert jobs
+    with Workspace.open(path) as ws:
+        attribute(ws, Policy())
+        lines = ws.con.execute(
+            "SELECT run_id, step_label, sum(net_cost) FROM cost_lines WHERE service = 'BigQuery' GROUP BY ALL"
+        ).fetchall()
+        assert len(lines) == len({(j["labels"]["aipipe-run"], j["step"]) for j in jobs})
+        for run_id, step_label, amount in lines:
+            (on_step,) = ws.con.execute(
+                "SELECT sum(m.cost) FROM step_cost_methods m JOIN steps s USING (execution_id) "
+                "WHERE m.run_id = ? AND lower(s.step) = ? AND m.method = 'label'", [run_id, step_label]).fetchone()
+            assert on_step >= amount > 0  # the job's money is inside its step's labelled money
+
+
+@pytest.mark.parametrize("method", ["requests", "duration"])
+def test_other_methods_move_money_between_steps_not_out_of_runs(loaded, method):
+    path, truth = loaded
+    label = _step_rows(path, "label")
+    other = _step_rows(path, method)
+    runs = {}
+    for exec_id, step in _truth_steps(truth).items():
+        runs.setdefault(step["run_id"], []).append(exec_id)
+    for run_id, execs in runs.items():
+        assert sum(label.get(e, (0, None))[0] for e in execs) == sum(other.get(e, (0, None))[0] for e in execs)
+    wrong, total = _error(_truth_steps(truth), other, labelled=True)
+    assert wrong > 0  # without labels the time split puts money on the wrong step
+
+
+def test_measured_error_by_method(loaded, capsys):
+    """The figures of docs/cost-model.md §6: money on the wrong step, per period and method."""
+    path, truth = loaded
+    truth_steps = _truth_steps(truth)
+    report = {}
+    for method in ("label", "requests", "duration"):
+        direct = _step_rows(path, method)
+        for period in (True, False):
+            wrong, total = _error(truth_steps, direct, period)
+            report[(method, "labelled" if period else "unlabelled")] = (wrong, total)
+    assert report[("label", "labelled")][0] < CENT * len(truth_steps)
+    with capsys.disabled():
+        for (method, period), (wrong, total) in report.items():
+            print(f"\n  step error {method:9s} {period:10s}: {wrong:.2f} of {total:.2f} USD "
+                  f"({100 * wrong / total if total else 0:.2f} %)", end="")
