@@ -30,7 +30,6 @@ if os.path.basename(sys.argv[0] if sys.argv else "") in ("aipipe", "__main__.py"
 
 import errno
 import importlib
-import re
 import threading
 import traceback
 import warnings
@@ -62,7 +61,27 @@ ABORTED_EXIT = 130
 ABORT_GRACE_SECONDS = 3.0
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Interrupted(BaseException):
+    """Ctrl-C, carried past click's main(), which would answer a KeyboardInterrupt with a blank line on stderr."""
+
+
+class _AipipeGroup(click.Group):
+    # click's main() writes an empty line on KeyboardInterrupt (to end the terminal's `^C` echo) before raising Abort:
+    # the interrupt leaves as _Interrupted instead, and report_abort writes that line only on a terminal.
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted() from exc
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted() from exc
+
+
+@click.group(cls=_AipipeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--workspace",
     "workspace_option",
@@ -158,11 +177,19 @@ class _Interrupts:
     def report_abort(self) -> int:
         """Print the one line (once) and return the exit status."""
         if self.reported.acquire(blocking=False):
+            # The process is ending: what the interrupted work leaves to the garbage collector (coroutines, event
+            # loops of a library) may complain while it goes, and none of that is the user's business.
+            sys.unraisablehook = lambda unraisable: None
             try:
                 sys.stdout.flush()
             except Exception:
                 pass
-            click.echo("aipipe: aborted", err=True)
+            try:
+                on_terminal = sys.stderr.isatty()
+            except (AttributeError, ValueError):
+                on_terminal = False
+            # On a terminal the line starts after the `^C` the terminal echoed.
+            click.echo("\naipipe: aborted" if on_terminal else "aipipe: aborted", err=True)
         return ABORTED_EXIT
 
     def force_exit(self) -> None:
@@ -210,16 +237,8 @@ def _usage_line(exc: click.UsageError) -> str:
     return f"aipipe: error: {message} (see `{_command_path(exc)} --help`)"
 
 
-# aipipe_ops.atomic writes `.NAME.XXXXXXXX.tmp` beside NAME: an error names the file the user asked for instead.
-_ATOMIC_TEMP = re.compile(r"^(?P<dir>.*/)?\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")
-
-
 def _os_error_line(exc: OSError) -> str:
-    path = exc.filename if exc.filename is not None else None
-    if isinstance(path, str):
-        match = _ATOMIC_TEMP.match(path)
-        if match:
-            path = (match.group("dir") or "") + match.group("name")
+    path = exc.filename
     reason = exc.strerror or _one_line(str(exc))
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and path is not None:
         return f"aipipe: error: cannot write {path}: {reason}"
@@ -253,7 +272,7 @@ def _run(args: list[str], debug: bool) -> int:
         cli.main(args=args, prog_name="aipipe", standalone_mode=False)
     except click.exceptions.Abort:
         return _INTERRUPTS.report_abort()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         return _INTERRUPTS.report_abort()
     except click.exceptions.NoArgsIsHelpError as exc:
         # `aipipe lineage` alone: what the group offers is the useful answer; still not a success for a script.

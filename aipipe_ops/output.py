@@ -29,6 +29,17 @@ import click
 FORMATS = ("table", "json", "csv")
 
 
+def noun(count: int | float | Decimal, singular: str, many: str | None = None) -> str:
+    """The form of a noun that goes with `count`: singular for one (or minus one), else `many` (default: +s)."""
+    return singular if abs(count) == 1 else (many if many is not None else singular + "s")
+
+
+def plural(count: int | float | Decimal, singular: str, many: str | None = None) -> str:
+    """A count with its noun, for every message that prints one: "1 GPU", "2 GPUs", "0 GPUs", "1 policy",
+    "3 policies" (give `many` when it is not singular + s)."""
+    return f"{count} {noun(count, singular, many)}"
+
+
 def format_option(default: str = "table"):
     """The --format option shared by every command that prints data."""
     return click.option(

@@ -299,6 +299,23 @@ def _invoice_month_v7(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V7_INVOICE_MONTH)
 
 
+# Version 8: workloads (docs/cost-model.md §2): cost lines keep the workload label of a pod that is not a pipeline
+# run's; attribution lines name the workload and the project. The line fingerprint covers the new column, so the
+# fingerprints of cells loaded before are dropped (their control totals still identify them; `aipipe billing load
+# --replace` re-reads a source to fill the new column on its old lines).
+SCHEMA_V8_WORKLOADS = """
+ALTER TABLE cost_lines ADD COLUMN workload_label VARCHAR;
+ALTER TABLE attribution_lines ADD COLUMN project VARCHAR;
+ALTER TABLE attribution_lines ADD COLUMN workload VARCHAR;
+ALTER TABLE attribution_share_detail ADD COLUMN project VARCHAR;
+UPDATE export_cells SET fingerprint = NULL;
+"""
+
+
+def _workloads_v8(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V8_WORKLOADS)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
@@ -308,6 +325,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "billing: export batch cells, loaded files", _billing_cells_v5),
     Migration(6, "billing: step cost labels on cost_lines, step cost methods", _step_labels_v6),
     Migration(7, "billing: the invoice month an attribution covers", _invoice_month_v7),
+    Migration(8, "billing: workloads on cost and attribution lines", _workloads_v8),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version

@@ -57,9 +57,10 @@ def part_aipipe(fleet: Path, workspace: Path) -> dict:
     return {"rows": summary.export_rows, **timing, "cost_lines": summary.cost_lines}
 
 
-def _timed_load_and_attribution(workspace: Path, spec: str):
-    """Load `spec` into the workspace and attribute it (idle share, shared weighted), timing each part and the
-    close (a workspace's checkpoint is part of what a user waits for)."""
+def _timed_load_and_attribution(workspace: Path, spec: str, incremental: bool = False):
+    """Load `spec` into the workspace and attribute it (idle share, shared weighted; `incremental`: as `aipipe
+    costs` does, only the days the load changed), timing each part and the close (a workspace's checkpoint is part
+    of what a user waits for)."""
     from aipipe_ops.billing.attribution.attribute import attribute
     from aipipe_ops.billing.attribution.policies import Policy
     from aipipe_ops.billing.load import load_billing
@@ -70,7 +71,7 @@ def _timed_load_and_attribution(workspace: Path, spec: str):
         started = time.perf_counter()
         summary = load_billing(ws, spec)
         loaded = time.perf_counter()
-        result = attribute(ws, Policy(idle="share", shared="weighted"))
+        result = attribute(ws, Policy(idle="share", shared="weighted"), incremental=incremental)
         attributed = time.perf_counter()
     finally:
         ws.close()
@@ -105,7 +106,7 @@ def part_increment(fleet: Path, workspace: Path) -> dict:
     load_billing(ws, str(split / "rest.parquet"))
     attribute(ws, Policy(idle="share", shared="weighted"))
     ws.close()
-    summary, timing = _timed_load_and_attribution(workspace, str(split / "day.parquet"))
+    summary, timing = _timed_load_and_attribution(workspace, str(split / "day.parquet"), incremental=True)
     return {"rows": summary.rows_new, **timing}
 
 

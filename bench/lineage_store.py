@@ -216,3 +216,20 @@ def _write_tfx_runs(store, rng, t, a, c, taxi, nodes, run_numbers, written) -> N
     written["artifacts"] += len(artifact_ids)
     written["events"] += len(events)
     written["runs"] += len(names)
+
+
+def add_kfp_runs(path: Path, runs: int = 1, seed: int = 8) -> dict:
+    """Append `runs` new KFP v2 runs of the existing pipelines to the store at `path` (the bench's own scratch copy;
+    no cache hits), as the driver and launcher would; returns counts."""
+    config = pb.ConnectionConfig()
+    config.sqlite.filename_uri = str(path)
+    config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE
+    store = metadata_store.MetadataStore(config)
+    t = {e.name: e.id for e in store.get_execution_types()}
+    a = {e.name: e.id for e in store.get_artifact_types()}
+    c = {e.name: e.id for e in store.get_context_types()}
+    pipelines = {f"train-{k}": store.get_context_by_type_and_name("system.Pipeline", f"train-{k}").id for k in range(5)}
+    written = {"executions": 0, "artifacts": 0, "events": 0, "runs": 0}
+    # Run numbers not divisible by 4 or 5: KFP runs without cache hits (previous is empty anyway).
+    _write_kfp_runs(store, random.Random(seed), t, a, c, pipelines, {}, [1 + 5 * k for k in range(runs)], written)
+    return written

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aipipe_ops.errors import AipipeError
+from aipipe_ops.output import plural
 
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -134,7 +135,8 @@ def main(argv: list[str]) -> int:
     Path(argv[1]).write_bytes(result.screenshot)
     for entry in result.errors:
         print(f"console error: {entry['message']}", file=sys.stderr)
-    print(f"{argv[1]}: {result.chart_count} charts, {sum(result.marks_per_chart)} marks, {result.tables} tables")
+    print(f"{argv[1]}: {plural(result.chart_count, 'chart')}, {plural(sum(result.marks_per_chart), 'mark')}, "
+          f"{plural(result.tables, 'table')}")
     return 1 if result.errors or result.external_requests else 0
 
 

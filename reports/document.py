@@ -22,6 +22,7 @@ class Column:
     key: str
     label: str
     kind: str = "text"
+    missing: str = "–"   # what HTML and Markdown show for no value (CSV leaves the cell empty, JSON says null)
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:

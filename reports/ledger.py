@@ -29,15 +29,30 @@ from aipipe_ops.workspace import Workspace
 
 from .document import ReportParameters, share
 
-# The reconciliation's components, in the identity's order: attributed + idle + overhead + unattributed.
+# The reconciliation's components, in the identity's order: attributed + idle + overhead + unused commitment +
+# unattributed. The first field is the bucket (the `part` a machine reads), the second what a person reads.
 RECONCILIATION_PARTS = (
-    ("direct", "Attributed to runs: direct", "export lines labelled with a pipeline run"),
-    ("shared", "Attributed to runs: shared namespaces", "namespaces shared over the runs (--share-namespace)"),
-    ("idle_share", "Idle: shared to runs", "capacity no pod requested (kube:unallocated), split over the runs"),
-    ("idle", "Idle: kept separate", "capacity no pod requested, in pools no run used or under --idle separate"),
-    ("overhead_share", "Overhead: shared to runs", "system reservations and the cluster fee, split over the runs"),
+    ("direct", "Direct: runs and other workloads", "export lines of a pipeline run or of another workload"),
+    ("shared", "Shared namespaces: shared out", "namespaces shared over the workloads (--shared, --share-namespace)"),
+    ("idle_share", "Idle: shared to workloads", "capacity no pod requested (kube:unallocated), split over workloads"),
+    ("idle", "Idle: kept separate", "capacity no pod requested, in pools no workload used or under --idle separate"),
+    ("overhead_share", "Overhead: shared to workloads", "system reservations and the cluster fee, split over workloads"),
     ("overhead", "Overhead: kept separate", "system reservations (kube:system-overhead) and the cluster fee"),
-    ("unattributed", "Unattributed", "every other line: namespaces without runs, other services, tax"),
+    ("unused_commitment", "Unused commitment", "commitment fees no usage absorbed"),
+    ("unattributed", "Unattributed", "every other line: other services, tax, cluster lines of no workload"),
+)
+# The whole bill, part by part, in the order the first screen lists them: every line of the attribution falls in
+# exactly one part (Ledger.bill), so the parts add up to the attribution's total, which reconciles to the export's.
+BILL_PARTS = (
+    ("pipelines", "Pipeline runs", "what runs carry: their direct cost and the shares they received"),
+    ("other_workloads", "Other workloads", "notebooks, model servers and other Deployments: direct cost and shares"),
+    ("idle", "Idle (kept separate)", "capacity no pod requested that no workload was given"),
+    ("overhead", "Overhead (kept separate)", "system reservations and cluster fees no workload was given"),
+    ("unused_commitment", "Unused commitment", "commitment fees no usage absorbed"),
+    ("cluster_unattributed", "Cluster lines of no workload", "on a GKE cluster, but on no run or workload "
+                                                              "(node boot disks, egress)"),
+    ("other_services", "Non-GKE services", "lines on no GKE cluster: other services, commitment fees"),
+    ("tax", "Tax", "the export's tax lines (cost_type tax)"),
 )
 # What the top-runs table says about a run, by its verdict (aipipe_ops.billing.waste.VERDICTS).
 REACHED_PUSH = {"running": "still running", "not_judged": "n/a (pushes no models)", "failed": "no",
@@ -311,6 +326,9 @@ class Ledger:
                                  price_of=self._list_price)
         for row in rows:
             row["idle_share"] = share(row["idle_cost"], row["accelerator_cost"])
+            # What an idle hour cost as attributed (credits, commitments included) next to its list-price hours.
+            hours = row["idle_hours"]
+            row["effective_hourly"] = (row["idle_cost"] / hours).quantize(NANO) if hours else None
         return rows
 
     def _list_price(self, sku_id: str, description: str | None, currency: str) -> Decimal | None:
@@ -336,6 +354,52 @@ class Ledger:
         return {r["bucket"]: r["cost"] for r in self._rows(
             "SELECT bucket, sum(cost) AS cost FROM report_lines WHERE currency = ? GROUP BY bucket", [currency])}
 
+    def bill(self, currency: str) -> dict[str, Decimal]:
+        """The attribution's lines in the period by BILL_PARTS (part -> cost): a run's lines are the pipelines',
+        a line in a received bucket without a run another workload's, the rest its bucket's, and unattributed split
+        into tax (the export's tax SKUs), lines on no cluster (other services) and cluster lines of no workload.
+        A bucket this report does not know keeps its own name, so nothing is dropped."""
+        received = ", ".join(DUCKDB.literal(b) for b in ATTRIBUTED_BUCKETS)
+        rows = self._rows(
+            f"""
+            WITH tax AS (SELECT DISTINCT service, sku_id FROM cost_lines WHERE cost_type = 'tax' AND currency = ?)
+            SELECT CASE WHEN l.run_id IS NOT NULL THEN 'pipelines'
+                        WHEN l.bucket IN ({received}) THEN 'other_workloads'
+                        WHEN l.bucket <> 'unattributed' THEN l.bucket
+                        WHEN EXISTS (SELECT 1 FROM tax t WHERE t.service IS NOT DISTINCT FROM l.service
+                                     AND t.sku_id IS NOT DISTINCT FROM l.sku_id) THEN 'tax'
+                        WHEN l.cluster IS NULL THEN 'other_services'
+                        ELSE 'cluster_unattributed' END AS part,
+                   sum(l.cost) AS cost
+            FROM report_lines l WHERE l.currency = ? GROUP BY ALL
+            """,
+            [currency, currency],
+        )
+        return {r["part"]: r["cost"] for r in rows}
+
+    def namespaces(self, currency: str) -> list[dict[str, Any]]:
+        """Per Kubernetes namespace (the team's), what its pipeline runs and other workloads cost directly and the
+        shares they received; a run's line on no namespace (a BigQuery job) counts in its run's namespace."""
+        shares = ", ".join(DUCKDB.literal(b) for b in ATTRIBUTED_BUCKETS if b != "direct")
+        received = ", ".join(DUCKDB.literal(b) for b in ATTRIBUTED_BUCKETS)
+        return self._rows(
+            f"""
+            WITH lines AS (
+                SELECT coalesce(l.namespace, r.namespace, '(no namespace)') AS namespace, l.run_id, l.bucket, l.cost
+                FROM report_lines l
+                LEFT JOIN (SELECT run_id, any_value(namespace) AS namespace FROM runs GROUP BY run_id) r
+                       ON l.namespace IS NULL AND r.run_id = l.run_id
+                WHERE l.currency = ? AND l.bucket IN ({received}))
+            SELECT namespace,
+                   coalesce(sum(cost) FILTER (WHERE run_id IS NOT NULL AND bucket = 'direct'), 0) AS pipelines,
+                   coalesce(sum(cost) FILTER (WHERE run_id IS NULL AND bucket = 'direct'), 0) AS other_workloads,
+                   coalesce(sum(cost) FILTER (WHERE bucket IN ({shares})), 0) AS shares,
+                   sum(cost) AS total
+            FROM lines GROUP BY namespace ORDER BY total DESC, namespace
+            """,
+            [currency],
+        )
+
     def reconciliation(self, currency: str, buckets: dict[str, Decimal] | None = None) -> dict[str, Any]:
         """attributed + idle + overhead + unattributed against the export's own net total, per currency.
 
@@ -347,16 +411,17 @@ class Ledger:
         a = self.attribution or {"since": None, "until": None}
         export_total = next((r["export_net_total"] for r in reconcile(
             self.con, UsageWindow(a["since"], a["until"]), "report_lines") if r["currency"] == currency), Decimal(0))
-        rows = [{"component": label, "cost": buckets.pop(bucket, Decimal(0)), "detail": detail}
+        rows = [{"part": bucket, "component": label, "cost": buckets.pop(bucket, Decimal(0)), "detail": detail}
                 for bucket, label, detail in RECONCILIATION_PARTS]
-        rows += [{"component": f"Other bucket: {b}", "cost": v, "detail": "a bucket this report does not know"}
+        rows += [{"part": b, "component": f"Other bucket: {b}", "cost": v, "detail": "a bucket this report does not know"}
                  for b, v in sorted(buckets.items())]
         total = sum((r["cost"] for r in rows), Decimal(0))
         difference = total - export_total
-        rows.append({"component": "Sum", "cost": total, "detail": "attributed + idle + overhead + unattributed"})
-        rows.append({"component": "Billing export total", "cost": export_total,
+        rows.append({"part": "sum", "component": "Sum", "cost": total,
+                     "detail": "attributed + idle + overhead + unused commitment + unattributed"})
+        rows.append({"part": "export_total", "component": "Billing export total", "cost": export_total,
                      "detail": "the export's net total (cost + credits) over the same usage days"})
-        rows.append({"component": "Difference", "cost": difference, "detail": "must be zero"})
+        rows.append({"part": "difference", "component": "Difference", "cost": difference, "detail": "must be zero"})
         return {"export_total": export_total, "rows": rows, "balanced": difference == 0, "difference": difference}
 
 

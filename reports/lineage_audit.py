@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from aipipe_ops.sql import DUCKDB
 from aipipe_ops.lineage.audit.finding import AuditContext
 from aipipe_ops.lineage.audit.registry import run_audit, snapshot_time
+from aipipe_ops.output import plural
 from aipipe_ops.workspace import Workspace
 
 from . import charts, formatting
@@ -202,8 +203,9 @@ def _headline(doc: ReportDocument) -> list[str]:
     total = sum(counts.values())
     if not total:
         return ["No audit rule found anything to report in this selection."]
-    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in SEVERITY_ORDER if counts.get(s)]
-    out = [f"The audit found {total} finding{'s' if total != 1 else ''}: {', '.join(parts)}."]
+    # "info" is a mass noun: 2 info, as `aipipe audit` says.
+    parts = [plural(counts[s], s, s if s == "info" else None) for s in SEVERITY_ORDER if counts.get(s)]
+    out = [f"The audit found {plural(total, 'finding')}: {', '.join(parts)}."]
     for block in doc.blocks:
         at_stake = {r["severity"]: r["cost"] for r in block.tables["cost_by_severity"].rows}
         money = [f"{formatting.money(at_stake[s], block.currency)} behind {s}s" for s in SEVERITY_ORDER if at_stake.get(s)]

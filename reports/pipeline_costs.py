@@ -27,7 +27,7 @@ from .document import (
     Table,
     share,
 )
-from .ledger import NANO, Ledger, open_ledger
+from .ledger import BILL_PARTS, NANO, Ledger, open_ledger
 from .registry import ReportSpec
 
 RESOURCE_LABELS = {
@@ -54,6 +54,14 @@ WASTE_COLORS = {
     "Runs that pushed no model": "#E69F00", "Steps that fed no pushed model": "#F0C987",
 }
 TOP_RUNS = 10
+# Last 7 days against the 7 before needs two whole weeks in the period; shorter, both are "not available".
+WEEK_OVER_WEEK_DAYS = 14
+NOT_AVAILABLE = "not available"
+BILL_COLORS = {
+    "Pipeline runs": "#0072B2", "Other workloads": "#56B4E9", "Idle (kept separate)": "#E69F00",
+    "Overhead (kept separate)": "#8C6D31", "Unused commitment": "#CC79A7", "Cluster lines of no workload": "#B8C2CC",
+    "Non-GKE services": "#999999", "Tax": "#5F6B7A",
+}
 TOP_STEPS = 15
 # Chart widths in CSS pixels: a full-width figure, and a chart beside its table (the page is 1184 px wide).
 WIDE, HALF = 1180, 580
@@ -100,9 +108,12 @@ def _build_block(block: CurrencyBlock, ledger: Ledger) -> None:
     buckets = ledger.bucket_totals(c)
     recon = ledger.reconciliation(c, buckets)
     granularity = ledger.granularity()
-    pipelines = _pipelines_table(runs, distribution, waste, models)
+    weeks = ledger.week_windows() is not None
+    pipelines = _pipelines_table(runs, distribution, waste, models, weeks)
     block.add(pipelines)
-    block.add(_summary_table(ledger, pipelines, waste, models, idle, recon))
+    block.add(_summary_table(ledger, pipelines, waste, models, idle, recon, weeks))
+    block.add(_bill_table(ledger.bill(c), recon))
+    block.add(_namespaces_table(ledger.namespaces(c)))
     block.add(_trend_table(ledger.trend(c, granularity), granularity))
     block.add(_distribution_table(distribution))
     block.add(_top_runs_table(ledger.top_runs(c, TOP_RUNS)))
@@ -113,6 +124,8 @@ def _build_block(block: CurrencyBlock, ledger: Ledger) -> None:
     block.add(_waste_table(waste, pipelines.rows))
     block.add(_idle_table(idle))
     block.add(_reconciliation_table(recon))
+    block.extras["namespace_totals"] = {key: sum(block.tables["namespaces"].values(key), Decimal(0))
+                                        for key in ("pipelines", "other_workloads", "shares", "total")}
     block.extras["pushing_pipelines"] = ledger.pushing_pipelines()
     block.extras["charts"] = _charts(block, granularity)
     block.extras["headline"] = _headline(block)
@@ -125,16 +138,24 @@ def _headline(block: CurrencyBlock) -> list[str]:
     m = lambda v: formatting.money(v, c)  # noqa: E731
     s = block.tables["summary"].rows[0]
     pipelines = block.tables["pipelines"].rows
-    out = []
+    bill = [r for r in block.tables["bill"].rows if r["cost"]]
+    out = [f"The billing export's {m(s['export_total'])}: "
+           + ", ".join(f"{r['label'][0].lower() + r['label'][1:]} {m(r['cost'])} ({formatting.percent(r['share'])})"
+                       for r in bill) + "."]
     if not pipelines:
-        return [f"No pipeline run carries attributed cost in this period; the billing export totals {m(s['export_total'])}."]
+        return out + ["No pipeline run carries attributed cost in this period."]
     sentence = (f"{s['runs']:,} run{'s' if s['runs'] != 1 else ''} of {s['pipelines']} pipeline"
                 f"{'s' if s['pipelines'] != 1 else ''} cost {m(s['cost'])}")
-    if s["change"] is not None:
+    if s["last_7_days"] is None:
+        sentence += (f"; last 7 days and change: {NOT_AVAILABLE} (the period has {s['period_days']} days, "
+                     f"a week-over-week change needs {WEEK_OVER_WEEK_DAYS})")
+    elif s["change"] is not None:
         direction = "up" if s["change"] > 0 else "down" if s["change"] < 0 else "flat"
         amount = "" if direction == "flat" else " " + formatting.percent(abs(s["change"]))
         sentence += (f"; the last 7 days ({m(s['last_7_days'])}) are {direction}{amount} "
                      f"on the 7 before ({m(s['previous_7_days'])})")
+    else:
+        sentence += f"; the last 7 days cost {m(s['last_7_days'])}, the 7 before nothing"
     out.append(sentence + ".")
     if len(pipelines) > 1:
         top = pipelines[0]
@@ -168,7 +189,7 @@ def _headline(block: CurrencyBlock) -> list[str]:
 # -- tables ----------------------------------------------------------------------------------------------------
 
 
-def _pipelines_table(runs, distribution, waste, models) -> Table:
+def _pipelines_table(runs, distribution, waste, models, weeks: bool = True) -> Table:
     by_pipeline: dict[str, dict[str, Any]] = {}
     for run in runs:
         p = by_pipeline.setdefault(run["pipeline"], {
@@ -200,7 +221,10 @@ def _pipelines_table(runs, distribution, waste, models) -> Table:
         p["waste"] = waste_by.get(p["pipeline"], Decimal(0))
         p["waste_share"] = share(p["waste"], p["cost"])
         p["change"] = share(p["last_7_days"] - p["previous_7_days"], p["previous_7_days"])
+        if not weeks:
+            p["last_7_days"] = p["previous_7_days"] = p["change"] = None
         rows.append(p)
+    missing = NOT_AVAILABLE if not weeks else "–"
     return Table("pipelines", "Cost by pipeline", [
         Column("pipeline", "Pipeline"), count_col("runs", "Runs"), count_col("failed_runs", "Failed"),
         money_col("cost", "Cost"), money_col("direct", "Direct"), money_col("idle_share", "Idle share"),
@@ -208,14 +232,16 @@ def _pipelines_table(runs, distribution, waste, models) -> Table:
         money_col("cost_per_run", "Mean per run"), money_col("median_run", "Median run"),
         count_col("pushed_models", "Pushed models"), money_col("cost_per_pushed_model", "Per pushed model"),
         money_col("waste", "Waste"), share_col("waste_share", "Waste %"),
-        money_col("last_7_days", "Last 7 days"), money_col("previous_7_days", "Previous 7 days"),
-        share_col("change", "Change"),
+        Column("last_7_days", "Last 7 days", "money", missing), Column("previous_7_days", "Previous 7 days", "money",
+                                                                         missing),
+        Column("change", "Change", "share", missing),
     ], rows, note="Cost = direct + idle share + overhead share + shared, as attributed by the billing engine. "
                   "Last 7 days: the period's last 7 usage days (the last one may be partial: exports lag); change: "
-                  "against the 7 days before.")
+                  f"against the 7 days before; both {NOT_AVAILABLE} (empty in CSV, null in JSON) when the period is "
+                  f"shorter than {WEEK_OVER_WEEK_DAYS} days.")
 
 
-def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon) -> Table:
+def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon, weeks: bool = True) -> Table:
     total = sum(pipelines.values("cost"), Decimal(0))
     waste_total = sum((r["cost"] for r in waste), Decimal(0))
     model_costs = [m["cost"] for m in models]
@@ -226,8 +252,10 @@ def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon)
         return (sum((r["idle_cost"] for r in mine), Decimal(0)),
                 None if None in hours else sum(hours, Decimal(0)))
 
+    start, end = ledger.period
     row = {
-        "period_start": ledger.period[0], "period_end": ledger.period[1],
+        "period_start": start, "period_end": end,
+        "period_days": (end - start).days + 1 if start and end else None,
         "pipelines": len(pipelines.rows),
         "runs": sum(pipelines.values("runs")), "failed_runs": sum(pipelines.values("failed_runs")),
         "cost": total,
@@ -242,14 +270,19 @@ def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon)
         if model_costs else None,
         "idle_gpu_cost": idle_of("GPU")[0], "idle_gpu_hours": idle_of("GPU")[1],
         "idle_tpu_cost": idle_of("TPU")[0], "idle_tpu_hours": idle_of("TPU")[1],
-        "last_7_days": sum(pipelines.values("last_7_days"), Decimal(0)),
-        "previous_7_days": sum(pipelines.values("previous_7_days"), Decimal(0)),
+        "last_7_days": sum(pipelines.values("last_7_days"), Decimal(0)) if weeks else None,
+        "previous_7_days": sum(pipelines.values("previous_7_days"), Decimal(0)) if weeks else None,
         "reconciled": "yes" if recon["balanced"] else "no",
         "difference": recon["difference"],
     }
-    row["change"] = share(row["last_7_days"] - row["previous_7_days"], row["previous_7_days"])
+    row["change"] = share(row["last_7_days"] - row["previous_7_days"], row["previous_7_days"]) if weeks else None
+    missing = NOT_AVAILABLE if not weeks else "–"
+    for kind in ("gpu", "tpu"):
+        cost, hours = row[f"idle_{kind}_cost"], row[f"idle_{kind}_hours"]
+        row[f"idle_{kind}_hourly"] = (cost / hours).quantize(NANO) if cost and hours else None
     return Table("summary", "Summary", [
         Column("period_start", "From", "date"), Column("period_end", "To", "date"),
+        count_col("period_days", "Days"),
         count_col("pipelines", "Pipelines"), count_col("runs", "Runs"), count_col("failed_runs", "Failed runs"),
         money_col("cost", "Pipelines' cost"), money_col("direct", "Direct"), money_col("idle_share", "Idle share"),
         money_col("overhead_share", "Overhead share"), money_col("shared", "Shared"),
@@ -257,10 +290,41 @@ def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon)
         share_col("waste_share", "Waste %"), count_col("pushed_models", "Pushed models"),
         money_col("cost_per_pushed_model", "Cost per pushed model"), money_col("idle_gpu_cost", "Idle GPU cost"),
         Column("idle_gpu_hours", "Idle GPU-hours", "hours"), money_col("idle_tpu_cost", "Idle TPU cost"),
-        Column("idle_tpu_hours", "Idle TPU chip-hours", "hours"), money_col("last_7_days", "Last 7 days"),
-        money_col("previous_7_days", "Previous 7 days"), share_col("change", "Change"),
+        Column("idle_tpu_hours", "Idle TPU chip-hours", "hours"),
+        money_col("idle_gpu_hourly", "Idle GPU effective price per hour"),
+        money_col("idle_tpu_hourly", "Idle TPU effective price per chip-hour"),
+        Column("last_7_days", "Last 7 days", "money", missing),
+        Column("previous_7_days", "Previous 7 days", "money", missing), Column("change", "Change", "share", missing),
         Column("reconciled", "Reconciled"), money_col("difference", "Difference"),
     ], [row])
+
+
+def _bill_table(parts: dict[str, Decimal], recon) -> Table:
+    """The export's total, part by part (BILL_PARTS, zeros included: the same rows in every report), then any
+    part the report does not know; shares of the export's total."""
+    parts = dict(parts)
+    total = recon["export_total"]
+    rows = [{"part": part, "label": label, "cost": parts.pop(part, Decimal(0)), "detail": detail}
+            for part, label, detail in BILL_PARTS]
+    rows += [{"part": part, "label": f"Other: {part}", "cost": cost, "detail": "a bucket this report does not know"}
+             for part, cost in sorted(parts.items())]
+    for row in rows:
+        row["share"] = share(row["cost"], total)
+    return Table("bill", "The whole bill", [
+        Column("part", "Part"), Column("label", "Label"), money_col("cost", "Amount"), share_col("share", "Share"),
+        Column("detail", "What it is"),
+    ], rows, note="Every line of the billing export in the period falls in exactly one part; the parts add up to "
+                  "the export's net total (cost + credits) when the reconciliation balances.")
+
+
+def _namespaces_table(rows) -> Table:
+    return Table("namespaces", "Cost by team (Kubernetes namespace)", [
+        Column("namespace", "Namespace"), money_col("pipelines", "Pipelines"),
+        money_col("other_workloads", "Other workloads"), money_col("shares", "Shares"),
+        money_col("total", "Total"),
+    ], rows, note="What each namespace's pipeline runs and other workloads cost directly, and the shares "
+                  "of idle, overhead and shared namespaces they received under the report's policy. Money kept in a "
+                  "bucket of its own (idle, overhead, unused commitment, unattributed) is in no namespace.")
 
 
 def _trend_table(rows, granularity: str) -> Table:
@@ -351,14 +415,17 @@ def _idle_table(rows) -> Table:
         Column("node_pool", "Node pool"), Column("accelerator", "Accelerator"),
         money_col("accelerator_cost", "Accelerator cost"), money_col("idle_cost", "Idle cost"),
         share_col("idle_share", "Idle share"), Column("idle_hours", "Idle hours", "hours"),
-    ], rows, note="Idle hours: GPU-hours or TPU chip-hours, the idle lines' cost over the SKU's hourly list price "
-                  "(price book); – when the price book lacks the SKU.")
+        money_col("effective_hourly", "Effective price per hour"),
+    ], rows, note="Idle hours: GPU-hours or TPU chip-hours, the idle lines' cost before credits over the SKU's hourly "
+                  "list price (price book); – when the price book lacks the SKU. Effective price per hour: the idle "
+                  "cost as attributed (credits and commitments included) over the idle hours.")
 
 
 def _reconciliation_table(recon) -> Table:
     return Table("reconciliation", "Reconciliation with the billing export", [
-        Column("component", "Component"), money_col("cost", "Amount"), Column("detail", "How it is counted"),
-    ], recon["rows"], note="Attributed + idle + overhead + unattributed must equal the export's net total "
+        Column("part", "Part"), Column("component", "Component"), money_col("cost", "Amount"),
+        Column("detail", "How it is counted"),
+    ], recon["rows"], note="Attributed + idle + overhead + unused commitment + unattributed must equal the export's net total "
                             "(cost + credits) for the same period, in this currency.")
 
 
@@ -371,6 +438,15 @@ def _charts(block: CurrencyBlock, granularity: str) -> dict[str, Any]:
     axis = lambda v: formatting.money_short(v, c)  # noqa: E731
     t = block.tables
     out: dict[str, Any] = {}
+
+    bill = [(r["label"], r["cost"]) for r in t["bill"].rows if r["cost"]]
+    if bill and all(cost > 0 for _, cost in bill):
+        colors_of = {label: BILL_COLORS.get(label, "#999999") for label, _ in bill}
+        out["bill"] = charts.share_bars(
+            [(f"Export ({c})", bill)], colors=colors_of, fmt=fmt, width=HALF,
+            title=f"The whole bill, part by part ({c})",
+            desc="The billing export's net total as 100%; the table beside it lists every amount.")
+        out["bill_legend"] = charts.legend(colors_of)
 
     pipelines = [r["pipeline"] for r in t["pipelines"].rows]
     colors = charts.colors_for(pipelines)

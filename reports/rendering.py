@@ -132,31 +132,31 @@ def render_markdown(doc: ReportDocument, spec: ReportSpec) -> str:
     return text
 
 
-def _csv_columns(doc: ReportDocument) -> list[str]:
-    columns: list[str] = []
-    for table in doc.all_tables():
-        for column in table.columns:
-            if column.key not in columns:
-                columns.append(column.key)
-    return columns
+def render_csv_tables(doc: ReportDocument, spec: ReportSpec) -> dict[str, str]:
+    """One tidy CSV per table (table id -> text): one header row, the same columns in every row, exact values.
 
-
-def render_csv(doc: ReportDocument, spec: ReportSpec) -> str:
-    """One file, one row per table row: `section` says which table; exact values, spreadsheet-friendly.
-
-    Columns are the union of all tables' columns (a key means the same thing in every table, e.g. `cost` is
-    always money in the row's `currency`), so filtering on `section` gives each table back.
+    A table that a report builds per currency is one file whose `currency` column says which; a table without money
+    has no `currency` column. The first column, `aipipe_report`, names the report (the writer's marker). A table
+    with no rows is still written (its header): the set of files is the same for every period.
     """
-    columns = _csv_columns(doc)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([CSV_MARKER_COLUMN, "section", "currency", *columns])
+    grouped: dict[str, list[Table]] = {}
     for table in doc.all_tables():
-        for row in table.rows:
-            writer.writerow(
-                [spec.name, table.id, table.currency or ""] + [formatting.exact(row.get(c)) for c in columns]
-            )
-    return buffer.getvalue()
+        grouped.setdefault(table.id, []).append(table)
+    out = {}
+    for table_id, tables in grouped.items():
+        keys = [c.key for c in tables[0].columns]
+        if any([c.key for c in t.columns] != keys for t in tables):
+            raise ValueError(f"table {table_id!r} has different columns in different currencies")
+        with_currency = any(t.currency for t in tables)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([CSV_MARKER_COLUMN, *(["currency"] if with_currency else []), *keys])
+        for table in tables:
+            for row in table.rows:
+                writer.writerow([spec.name, *([table.currency or ""] if with_currency else []),
+                                 *(formatting.exact(row.get(k)) for k in keys)])
+        out[table_id] = buffer.getvalue()
+    return out
 
 
 def _json_table(table: Table) -> dict[str, Any]:
@@ -189,8 +189,19 @@ def render_json(doc: ReportDocument, spec: ReportSpec) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
-RENDERERS = {"html": render_html, "md": render_markdown, "csv": render_csv, "json": render_json}
+RENDERERS = {"html": render_html, "md": render_markdown, "json": render_json}   # one file each; CSV: one per table
 
 
 def render(doc: ReportDocument, spec: ReportSpec, fmt: str) -> str:
+    """The report as one file's text (html, md, json); CSV is one file per table: report_files."""
+    if fmt not in RENDERERS:
+        raise ValueError(f"{fmt} is not one file: use report_files()")
     return RENDERERS[fmt](doc, spec)
+
+
+def report_files(doc: ReportDocument, spec: ReportSpec, fmt: str) -> dict[str, str]:
+    """The files of one format, by path relative to the output directory: `<stem>.<fmt>`, or for CSV
+    `<stem>/<table>.csv`, one per table."""
+    if fmt == "csv":
+        return {f"{spec.file_stem}/{table_id}.csv": text for table_id, text in render_csv_tables(doc, spec).items()}
+    return {f"{spec.file_stem}.{fmt}": render(doc, spec, fmt)}

@@ -47,3 +47,18 @@ def test_table_drops_only_trailing_zeros_a_decimal_column_does_not_need():
     # Round money keeps two places; JSON and CSV keep the exact stored text.
     assert "72.00" in render([{"cost": Decimal("72.000000000")}], ["cost"], "table")
     assert render(rows[:1], ["cost"], "csv").splitlines()[1] == "1699.812507000"
+
+
+@pytest.mark.parametrize("count, expected", [(0, "0 GPUs"), (1, "1 GPU"), (2, "2 GPUs"), (-1, "-1 GPU"),
+                                             (Decimal("1"), "1 GPU"), (Decimal("1.5"), "1.5 GPUs")])
+def test_plural_agrees_with_the_count(count, expected):
+    from aipipe_ops.output import plural
+
+    assert plural(count, "GPU") == expected
+
+
+def test_plural_takes_an_irregular_form():
+    from aipipe_ops.output import noun, plural
+
+    assert [plural(n, "policy", "policies") for n in (1, 3)] == ["1 policy", "3 policies"]
+    assert noun(1, "info", "info") == noun(2, "info", "info") == "info"

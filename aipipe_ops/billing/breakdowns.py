@@ -1,9 +1,10 @@
 """The rows `aipipe costs --by ...` prints, from the latest attribution's tables.
 
-Run, pipeline and step views list one row per run (pipeline, step) with its buckets, then the money that stayed
-in its own bucket (idle, overhead, unattributed by namespace and service), so the rows add up to the export's
-net total. SKU, kind and day views spread every bucket over that key. The model view lists provenance costs,
-which overlap between models and are not meant to add up.
+Run, pipeline and step views list one row per run (pipeline, step) with its buckets, then every other workload
+with its buckets, then the money that stayed in its own bucket (idle, overhead, unattributed by namespace and
+service), so the rows add up to the export's net total. Namespace, cluster, project and workload views (showback)
+and SKU, kind and day views spread every bucket over that key. The model view lists provenance costs, which
+overlap between models and are not meant to add up.
 """
 
 from __future__ import annotations
@@ -14,18 +15,64 @@ from aipipe_ops.sql import bucket_pivot as _pivot
 from aipipe_ops.vocabulary import ATTRIBUTED_BUCKETS as BUCKET_COLUMNS, BUCKETS
 from aipipe_ops.errors import ConfigError
 
-VIEWS = ("pipeline", "run", "step", "model", "sku", "kind", "day")
+VIEWS = ("pipeline", "run", "step", "model", "sku", "kind", "day", "namespace", "cluster", "project", "workload")
+
+
+# What a line no run carries is identified by, as fields (machine-readable output has no display strings): another
+# workload by namespace and workload, an unattributed line by namespace and service, the rest (idle, overhead...)
+# by cluster and node pool; the other fields are null. Every row of a view has every key.
+LEFTOVER_KEYS = ("cluster", "node_pool", "namespace", "workload", "service")
 
 
 def _leftovers(con) -> list[dict]:
+    """Below the runs: each other workload with its buckets (class `workload`), then the money no workload
+    received, by bucket."""
+    every = list(BUCKETS)
+    workloads = con.execute(f"""
+        SELECT namespace, workload, {_pivot(every)}, sum(cost) AS total, currency FROM attribution_lines
+        WHERE run_id IS NULL AND workload IS NOT NULL
+        GROUP BY ALL ORDER BY currency, total DESC, workload, namespace
+    """).fetchall()
+    out = [{"class": "workload", "namespace": r[0], "workload": r[1], **dict(zip(every, r[2:-2])), "total": r[-2],
+            "currency": r[-1]} for r in workloads]
     rows = con.execute("""
         SELECT bucket,
-               CASE WHEN bucket = 'unattributed' THEN coalesce(namespace, '(no namespace)') || ' / ' || coalesce(service, '?')
-                    ELSE coalesce(cluster, '(no cluster)') || ' / ' || coalesce(node_pool, '(cluster)') END AS name,
+               CASE WHEN bucket <> 'unattributed' THEN cluster END AS cluster,
+               CASE WHEN bucket <> 'unattributed' THEN node_pool END AS node_pool,
+               CASE WHEN bucket = 'unattributed' THEN namespace END AS namespace,
+               NULL AS workload,
+               CASE WHEN bucket = 'unattributed' THEN service END AS service,
                sum(cost) AS total, currency
-        FROM attribution_lines WHERE run_id IS NULL GROUP BY ALL ORDER BY currency, bucket, total DESC, name
+        FROM attribution_lines WHERE run_id IS NULL AND workload IS NULL GROUP BY ALL
+        ORDER BY currency, bucket, total DESC, cluster, node_pool, namespace, service
     """).fetchall()
-    return [{"class": b, "name": n, "total": t, "currency": c} for b, n, t, c in rows]
+    out += [{"class": r[0], **dict(zip(LEFTOVER_KEYS, r[1:6])), "total": r[6], "currency": r[7]} for r in rows]
+    return out
+
+
+# Showback: every bucket of every line by one key of the attribution lines (a share carries its recipient's
+# namespace and project, so a team's namespace holds its pipelines, its other workloads and their shares).
+SHOWBACK = {
+    "namespace": ["namespace"],
+    "cluster": ["cluster"],
+    "project": ["project"],
+    "workload": ["class", "workload", "namespace"],
+}
+
+
+def _showback(con, by: str) -> tuple[list[dict], list[str]]:
+    every = list(BUCKETS)
+    keys = SHOWBACK[by]
+    exprs = {"class": "CASE WHEN run_id IS NOT NULL THEN 'pipeline' WHEN workload IS NOT NULL THEN 'workload' "
+                      "ELSE bucket END",
+             "workload": "coalesce(pipeline, workload)"}
+    select = ", ".join(f"{exprs.get(k, k)} AS {k}" for k in keys)
+    rows = con.execute(f"""
+        SELECT {select}, {_pivot(every)}, sum(cost) AS total, currency FROM attribution_lines
+        GROUP BY ALL ORDER BY currency, total DESC, {', '.join(keys)}
+    """).fetchall()
+    cols = [*keys, *every, "total", "currency"]
+    return [dict(zip(cols, r)) for r in rows], cols
 
 
 def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, step_costs: str = "step_costs",
@@ -34,13 +81,16 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, step_costs: str = "ste
     cost was found, docs/cost-model.md §6)."""
     if by not in VIEWS:
         raise ConfigError(f"--by {by!r}: expected one of {', '.join(VIEWS)}")
+    if by in SHOWBACK:
+        return _showback(con, by)
     money = list(BUCKET_COLUMNS) + ["total"]
     if by in ("run", "pipeline"):
         keys = ["run_id", "pipeline"] if by == "run" else ["pipeline"]
         table = "run_costs" if by == "run" else "pipeline_costs"
         sql = (f"SELECT {', '.join(keys)}, {_pivot(BUCKET_COLUMNS)}, sum(cost) AS total, currency FROM {table} "
                f"GROUP BY ALL ORDER BY currency, total DESC, {keys[0]}")
-        return _with_leftovers(con, sql, keys, money), ["class", "name", *keys[1:], *money, "currency"]
+        columns = ["class", *keys, *LEFTOVER_KEYS, *money, "currency"]
+        return _with_leftovers(con, sql, keys, money, columns=columns), columns
     if by == "step":
         keys = ["run_id", "step", "execution_id"]
         methods = (f"(SELECT execution_id, string_agg(DISTINCT method, '+' ORDER BY method) AS method "
@@ -50,9 +100,8 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, step_costs: str = "ste
                f"FROM {step_costs} c LEFT JOIN {methods} m USING (execution_id) "
                f"GROUP BY c.run_id, c.step, c.execution_id, c.currency "
                f"ORDER BY c.currency, c.run_id, total DESC, c.execution_id")
-        return _with_leftovers(con, sql, keys, money, ("method",)), ["class", "name", "step", "execution_id", "method",
-                                                                      *money,
-                                                        "currency"]
+        columns = ["class", *keys, "method", *LEFTOVER_KEYS, *money, "currency"]
+        return _with_leftovers(con, sql, keys, money, ("method",), columns=columns), columns
     if by == "model":
         rows = con.execute(f"""
             SELECT m.artifact_id, m.kind, a.uri, count(DISTINCT m.run_id) AS runs, {_pivot(BUCKET_COLUMNS)},
@@ -79,11 +128,13 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, step_costs: str = "ste
     return [dict(zip(cols, r)) for r in rows], cols
 
 
-def _with_leftovers(con, sql: str, keys: list[str], money: list[str], extra: tuple[str, ...] = ()) -> list[dict]:
+def _with_leftovers(con, sql: str, keys: list[str], money: list[str], extra: tuple[str, ...] = (), *,
+                    columns: list[str]) -> list[dict]:
+    """The view's rows, then the leftovers; every row has exactly `columns` (null where a key does not apply)."""
     out = []
     for r in con.execute(sql).fetchall():
         rec = dict(zip([*keys, *money, "currency", *extra], r))
         rec["class"] = "step" if "step" in keys else "run" if "run_id" in keys else "pipeline"
-        rec["name"] = rec.pop(keys[0])
         out.append(rec)
-    return out + _leftovers(con)
+    out += _leftovers(con)
+    return [{c: rec.get(c) for c in columns} for rec in out]

@@ -6,7 +6,8 @@ every cost line belongs to exactly one. Each load stages, in one scan of the exp
 control totals taken from the raw rows (rows, Σ cost, Σ credits) plus a content fingerprint, then compares the
 incoming cells with the cells the workspace holds, whatever source they came through:
 
-- same key and same totals and fingerprint: already held, its lines are not written again;
+- same key and same totals and fingerprint: already held, its lines are not written again (a cell held from before
+  the workspace's lines gained a column has no fingerprint: its control totals decide);
 - same key, different totals: the load is refused (nothing written) unless --replace says to replace those cells;
 - a new key (new days, late rows and corrections, which come with a later export_time): added.
 
@@ -27,7 +28,7 @@ CELLS = "_cells"
 # and the BigQuery table the lines came from give the same fingerprint.
 _FINGERPRINTED = ("billing_account", "invoice_month", "project", "service_id", "service", "sku_id", "sku", "cluster",
                   "node_pool", "namespace", "run_label", "workflow", "vertex_run", "currency", "cost_type",
-                  "step_label")
+                  "step_label", "workload_label")
 
 
 def _canonical_sql() -> str:
@@ -86,7 +87,7 @@ def build_cells(con, replace: bool) -> None:
                f.fingerprint,
                CASE WHEN h.rows IS NULL THEN 'new'
                     WHEN h.rows = c.rows AND h.cost = c.cost AND h.credits = c.credits
-                         AND h.fingerprint IS NOT DISTINCT FROM f.fingerprint THEN 'held'
+                         AND (h.fingerprint IS NULL OR h.fingerprint = f.fingerprint) THEN 'held'
                     WHEN {'true' if replace else 'false'} THEN 'replaced'
                     ELSE 'conflict' END AS status,
                h.sources AS held_by, h.rows AS held_rows, h.cost + h.credits AS held_net

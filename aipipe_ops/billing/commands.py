@@ -137,7 +137,8 @@ def load(app, sources, since, until, late_days, max_bytes_billed, replace, fmt) 
 @click.command("costs")
 @click.option("--billing", "sources", multiple=True, help=BILLING_HELP + " Loaded into the workspace first.")
 @click.option("--by", "by", type=click.Choice(VIEWS), default="pipeline", show_default=True,
-              help="Break costs down by pipeline, run, step, model, SKU, resource kind or US/Pacific usage day.")
+              help="Break costs down by pipeline, run, step, model, SKU, resource kind or US/Pacific usage day, or "
+                   "show them back by namespace, cluster, project or workload (runs and every other workload).")
 @_window_options
 @click.option("--invoice-month", default=None, metavar="YYYY-MM",
               help="Attribute the rows of one invoice month (every usage day billed in it: late rows from earlier "
@@ -193,6 +194,8 @@ def costs(app, sources, by, since, until, invoice_month, idle, shared, share_nam
         echo(rows, columns, "csv")
         click.echo(render(result.reconciliation, rec_columns, "csv"), err=True)
     else:
+        # A table shows the columns some row fills (JSON and CSV keep every key in every row).
+        columns = [c for c in columns if any(r.get(c) not in (None, "") for r in rows)] or columns
         title = f"Costs by {by} (idle: {idle}, shared: {shared})"
         if window:
             title += f", {window.describe()}"

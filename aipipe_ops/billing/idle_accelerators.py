@@ -1,7 +1,8 @@
 """Idle accelerator hours: GPUs and TPU chips paid for while their node pool sat idle (docs/cost-model.md §11).
 
-Per node pool and accelerator (GPU, TPU): the attribution's accelerator cost, its idle part (lines of GKE's
-`kube:unallocated`, whether the policy shared them to runs or kept them separate: the money is the same), and the
+Per node pool and accelerator (GPU, TPU): the attribution's accelerator cost, its idle part (GKE's
+`kube:unallocated`, whether the policy shared it to workloads (`idle_share`) or kept it (`idle`): the money is the
+same), and the
 idle hours (GPU-hours, TPU chip-hours): each idle SKU's cost before credits in the window over its hourly list
 price. The price is the workspace's `prices` row for the SKU id, else what `price_of` (the caller's price book)
 says; an SKU neither knows makes its pool's hours unknown (None) rather than wrong.
@@ -31,7 +32,7 @@ def idle_accelerators(con, attribution_id: int, currency: str, since: dt.date | 
     rows = _rows(con, f"""
         SELECT coalesce(node_pool, '(no node pool)') AS node_pool, upper(resource_kind) AS accelerator,
                sum(cost) AS accelerator_cost,
-               coalesce(sum(cost) FILTER (WHERE namespace = {lit(IDLE_NAMESPACE)}), 0) AS idle_cost
+               coalesce(sum(cost) FILTER (WHERE bucket IN ('idle', 'idle_share')), 0) AS idle_cost
         FROM attribution_lines
         WHERE attribution_id = {lit(int(attribution_id))} AND resource_kind IN ({kinds}) AND currency = {lit(currency)}
         GROUP BY ALL ORDER BY idle_cost DESC, node_pool, accelerator

@@ -34,9 +34,14 @@ VERTEX_RUN_LABEL = "vertex-ai-pipelines-run-billing-id"
 STEP_LABEL = "k8s-label/aipipe/step"
 JOB_STEP_LABEL = "aipipe-step"
 JOB_RUN_LABEL = "aipipe-run"
+# A workload that is not a pipeline run (docs/cost-model.md §2 "Workloads") is named by its namespace and the first
+# of these pod labels it carries, most specific first: a KServe InferenceService, a Kubeflow notebook, the
+# recommended app label, the conventional app label, the label GKE's own system pods use.
+WORKLOAD_LABELS = ("k8s-label/serving.kserve.io/inferenceservice", "k8s-label/notebook-name",
+                   "k8s-label/app.kubernetes.io/name", "k8s-label/app", "k8s-label/k8s-app")
 # The labels a cost line keeps; the dialect reads them all in one pass over each row's labels.
 LABEL_KEYS = (CLUSTER_LABEL, NODE_POOL_LABEL, NAMESPACE_LABEL, RUN_LABEL, WORKFLOW_LABEL, VERTEX_RUN_LABEL,
-              STEP_LABEL, JOB_STEP_LABEL, JOB_RUN_LABEL)
+              STEP_LABEL, JOB_STEP_LABEL, JOB_RUN_LABEL, *WORKLOAD_LABELS)
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     ("workflow", lambda r: r.d.label(WORKFLOW_LABEL, LABEL_KEYS)),
     ("vertex_run", lambda r: r.d.label(VERTEX_RUN_LABEL, LABEL_KEYS)),
     ("step_label", lambda r: f"COALESCE({r.d.label(STEP_LABEL, LABEL_KEYS)}, {r.d.label(JOB_STEP_LABEL, LABEL_KEYS)})"),
+    ("workload_label", lambda r: f"COALESCE({', '.join(r.d.label(k, LABEL_KEYS) for k in WORKLOAD_LABELS)})"),
     ("currency", lambda r: r.col("currency")),
     ("cost_type", lambda r: f"COALESCE({r.col('cost_type')}, 'regular')"),
     # The export batch: Google appends rows with a later export_time and never rewrites old ones, so a line
@@ -143,6 +149,7 @@ COST_LINE_COLUMNS = (
     "usage_start", "usage_day", "invoice_month", "project", "service", "service_id", "sku_id", "sku",
     "resource_kind", "cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "cost",
     "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows", "billing_account", "step_label",
+    "workload_label",
 )
 # What the staged query returns beyond COST_LINE_COLUMNS: is_cell (1 for a cell's control totals, 0 for a line),
 # file (the file a cell's rows came from; NULL for lines and for BigQuery) and row_hash (Σ of a 64-bit hash of each

@@ -12,7 +12,7 @@ import click
 
 from aipipe_ops.cli_context import pass_app
 from aipipe_ops.errors import ConfigError, InputError, SourceError
-from aipipe_ops.output import echo, format_option, render, to_json
+from aipipe_ops.output import echo, format_option, plural, render, to_json
 from aipipe_ops.lineage import graph
 from aipipe_ops.lineage.sources.uri import PASSWORD_ENV, parse_store_uri
 from aipipe_ops.vocabulary import RUN_STATES
@@ -67,6 +67,11 @@ def lineage() -> None:
 @click.option("--namespace", default=None, help="With --kfp: the namespace of a multi-user KFP.")
 @click.option("--token-env", default=None,
               help="With --kfp: an environment variable holding a bearer token (IAP: gcloud auth print-identity-token).")
+@click.option("--auth", type=click.Choice(["adc"]), default=None,
+              help="With --kfp: adc = send an ID token minted from application default credentials (IAP; a "
+                   "service-account key in GOOGLE_APPLICATION_CREDENTIALS or a metadata server).")
+@click.option("--audience", default=None,
+              help="With --auth adc: the ID token's audience (IAP: its OAuth client id) [default: the --kfp URL].")
 @click.option("--full", is_flag=True, help="Re-read everything instead of only what is new or changed.")
 @click.option("--replace", is_flag=True, help="Drop the lineage of another store already in this workspace.")
 @click.option("--batch-size", type=click.IntRange(50, 100000), default=None,
@@ -75,7 +80,8 @@ def lineage() -> None:
               help="Output format of the summary.")
 @pass_app
 def snapshot_command(app, mlmd: str | None, kfp: str | None, namespace: str | None, token_env: str | None,
-                     full: bool, replace: bool, batch_size: int | None, fmt: str) -> None:
+                     auth: str | None, audience: str | None, full: bool, replace: bool, batch_size: int | None,
+                     fmt: str) -> None:
     """Copy an MLMD store (--mlmd) or a KFP API's lineage (--kfp) into the workspace; a re-run fetches only what
     is new or changed.
 
@@ -84,15 +90,17 @@ def snapshot_command(app, mlmd: str | None, kfp: str | None, namespace: str | No
     """
     from aipipe_ops.lineage.snapshot import snapshot
 
-    if kfp is None and (namespace or token_env):
-        raise ConfigError("--namespace and --token-env go with --kfp URL")
+    if kfp is None and (namespace or token_env or auth or audience):
+        raise ConfigError("--namespace, --token-env, --auth and --audience go with --kfp URL")
+    if audience and auth != "adc":
+        raise ConfigError("--audience goes with --auth adc")
     if kfp is None and not mlmd:
         raise ConfigError(f"give --mlmd URI (or ${MLMD_ENV}) or --kfp URL")
     target = mlmd
     if kfp is not None:
         from aipipe_ops.lineage.sources.kfp_api import KfpTarget
 
-        target = KfpTarget(url=kfp, namespace=namespace, token_env=token_env, mlmd=mlmd)
+        target = KfpTarget(url=kfp, namespace=namespace, token_env=token_env, mlmd=mlmd, auth=auth, audience=audience)
     with app.open_workspace() as ws:
         report = snapshot(ws, target, full=full, replace=replace, password_prompt=_password_prompt,
                           batch_size=batch_size)
@@ -264,12 +272,13 @@ def audit(ctx, rules, fail_on: str, stuck_after: str, no_remote: bool, allowed_d
                                                           "evidence"], fmt))
         if fmt == "table":
             counts = {s: sum(1 for f in findings if str(f.severity) == s) for s in ("error", "warning", "info")}
-            click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "
+            click.echo(f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+                       f"{counts['info']} info "
                        f"(as of the snapshot at {context.as_of:%Y-%m-%d %H:%M} UTC)")
     if fails(findings, fail_on):
         worst = max(f.severity for f in findings)
         count = sum(1 for f in findings if f.severity == worst)
-        raise AuditFailed(f"audit failed: {count} {worst} finding(s) (--fail-on {fail_on})")
+        raise AuditFailed(f"audit failed: {plural(count, f'{worst} finding')} (--fail-on {fail_on})")
 
 
 COMMANDS = [lineage, audit]

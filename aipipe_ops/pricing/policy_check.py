@@ -168,7 +168,8 @@ def render_report(report: PolicyReport, fmt: str = "table") -> str:
                                            "resource": v.resource} for v in report.violations],
                            "mandatory": len(report.mandatory)}, indent=2)
     mark = "x" if report.mandatory else ("!" if report.violations else "ok")
-    lines = [f"Policies: {report.pack} over stack {report.stack or '(plan)'}: {plural(len(report.policies), 'policy', 'policies')}, "
+    lines = [f"Policies: {report.pack} over stack {report.stack or '(plan)'}: "
+             f"{plural(len(report.policies), 'policy', 'policies')}, "
              f"{plural(len(report.violations), 'violation')}, {len(report.mandatory)} mandatory [{mark}]"]
     for v in report.violations:
         where = f"  ({v.resource})" if v.resource else ""

@@ -22,7 +22,7 @@ def test_billing_load_prints_the_export_totals(run_cli, export):
     code, out, err = run_cli("billing", "load", "--billing", export, "--format", "json")
     assert code == 0, err
     [summary] = json.loads(out)
-    assert summary["net_cost"] == "27.100000000" and summary["export_rows"] == 9
+    assert summary["net_cost"] == "27.500000000" and summary["export_rows"] == 9
 
 
 @pytest.mark.parametrize("by", ["pipeline", "run", "step", "sku", "kind", "day"])
@@ -32,9 +32,9 @@ def test_every_view_adds_up_to_the_export(run_cli, export, by, idle, shared):
                              "--format", "json")
     assert code == 0, err
     data = json.loads(out)
-    assert sum(Decimal(r["total"]) for r in data["rows"]) == Decimal("27.10")
+    assert sum(Decimal(r["total"]) for r in data["rows"]) == Decimal("27.50")
     [rec] = data["reconciliation"]
-    assert rec["status"] == "ok" and Decimal(rec["export_net_total"]) == Decimal("27.10")
+    assert rec["status"] == "ok" and Decimal(rec["export_net_total"]) == Decimal("27.50")
 
 
 def test_csv_rows_on_stdout_and_reconciliation_on_stderr(run_cli, export):
@@ -42,7 +42,7 @@ def test_csv_rows_on_stdout_and_reconciliation_on_stderr(run_cli, export):
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {r["resource_kind"] for r in rows} == {"cpu", "gpu", "cluster_fee", "other"}
-    assert "export_net_total" in err and "27.100000000" in err
+    assert "export_net_total" in err and "27.500000000" in err
 
 
 def test_table_output_names_policy_and_reconciliation(run_cli, export):
@@ -65,7 +65,7 @@ def test_reconciliation_mismatch_is_an_error(run_cli, export, tmp_path):
                        "AND namespace = 'kube:unallocated'")
     code, out, err = run_cli("costs", "--by", "run")
     assert code == 2
-    assert "does not reconcile" in err and "27.100000000" in err and "27.090000000" in err
+    assert "does not reconcile" in err and "27.500000000" in err and "27.490000000" in err
 
 
 def test_costs_reuses_the_latest_attribution_until_something_changes(run_cli, export):

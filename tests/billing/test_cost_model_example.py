@@ -51,6 +51,9 @@ def export_rows() -> list[dict]:
             service, cost_type = COMPUTE, "regular"
             labels = gke_labels("prod", pool=r["node pool"] or None, namespace=r["namespace"] or None,
                                 run=r["run"] or None, workflow=f"{PIPELINES[r['run']]}-x7k2p" if r["run"] else None)
+            if r["pod label"]:
+                key, value = r["pod label"].split("=")
+                labels[f"k8s-label/{key}"] = value
         credits = [float(r["credits"])] if money(r["credits"]) else []
         assert money(r["cost"]) + money(r["credits"]) == money(r["net"])
         out.append(row(start=HOUR, sku=sku, cost=float(r["cost"]), credits=credits, service=service,
@@ -79,31 +82,34 @@ def example(workspace, tmp_path):
     insert_steps(workspace, steps())
     summary = load_billing(workspace, str(path))
     total = summary.totals[0]["net_cost"]
-    assert total == Decimal("27.10")
+    assert total == Decimal("27.50")
     return workspace
 
 
-def run_buckets(ws) -> dict[str, dict[str, Decimal]]:
+def workload_buckets(ws) -> dict[str, dict[str, Decimal]]:
+    """Each workload's money by bucket: a run's from run_costs, another workload's from the attribution lines."""
     out: dict[str, dict[str, Decimal]] = {}
-    for run_id, bucket, cost in ws.con.execute(
-            "SELECT run_id, bucket, sum(cost) FROM run_costs GROUP BY ALL").fetchall():
-        out.setdefault(run_id, {})[bucket] = cost
+    for name, bucket, cost in ws.con.execute(
+            "SELECT run_id, bucket, sum(cost) FROM run_costs GROUP BY ALL "
+            "UNION ALL SELECT workload, bucket, sum(cost) FROM attribution_lines WHERE workload IS NOT NULL "
+            "GROUP BY ALL").fetchall():
+        out.setdefault(name, {})[bucket] = cost
     return out
 
 
-@pytest.mark.parametrize("idle,shared", sorted({(r["idle"], r["shared"]) for r in doc_table("Runs under each")}))
-def test_runs_match_the_page(example, idle, shared):
+@pytest.mark.parametrize("idle,shared", sorted({(r["idle"], r["shared"]) for r in doc_table("Workloads under each")}))
+def test_workloads_match_the_page(example, idle, shared):
     result = attribute(example, Policy(idle=idle, shared=shared))
-    got = run_buckets(example)
-    for r in doc_table("Runs under each"):
+    got = workload_buckets(example)
+    for r in doc_table("Workloads under each"):
         if (r["idle"], r["shared"]) != (idle, shared):
             continue
-        buckets = got[r["run"]]
+        buckets = got[r["workload"]]
         for bucket in ("direct", "idle_share", "overhead_share"):
-            assert buckets.get(bucket, Decimal(0)) == money(r[bucket]), (r["run"], bucket)
+            assert buckets.get(bucket, Decimal(0)) == money(r[bucket]), (r["workload"], bucket)
         assert sum(buckets.values()) == money(r["total"])
     [rec] = result.reconciliation
-    assert rec["export_net_total"] == Decimal("27.10") == rec["buckets_total"]
+    assert rec["export_net_total"] == Decimal("27.50") == rec["buckets_total"]
     for r in doc_table("What stays"):
         if (r["idle"], r["shared"]) == (idle, shared):
             assert rec[r["bucket"]] == money(r["amount"]), r

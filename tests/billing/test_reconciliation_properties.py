@@ -75,10 +75,12 @@ def test_every_policy_reconciles(tmp_path_factory, rows, share_namespaces, with_
             if shared == "separate":
                 assert not con.execute("SELECT count(*) FROM run_costs WHERE bucket IN ('overhead_share', 'shared')"
                                        ).fetchone()[0]
-            # Idle never leaves its node pool: each run's idle share comes from pools where it has direct cost.
+            # Idle never leaves its node pool and day: each workload's idle share comes from pools where it has direct
+            # cost that day.
             stray = con.execute("""
                 SELECT count(*) FROM attribution_lines s WHERE s.bucket = 'idle_share' AND NOT EXISTS (
-                    SELECT 1 FROM attribution_lines d WHERE d.bucket = 'direct' AND d.run_id = s.run_id
-                    AND d.currency = s.currency AND d.cluster IS NOT DISTINCT FROM s.cluster
+                    SELECT 1 FROM attribution_lines d WHERE d.bucket = 'direct'
+                    AND d.run_id IS NOT DISTINCT FROM s.run_id AND d.workload IS NOT DISTINCT FROM s.workload
+                    AND d.usage_day = s.usage_day AND d.currency = s.currency AND d.cluster IS NOT DISTINCT FROM s.cluster
                     AND (s.node_pool IS NULL OR d.node_pool = s.node_pool))""").fetchone()[0]
             assert stray == 0

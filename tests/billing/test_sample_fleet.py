@@ -103,7 +103,7 @@ def test_costs_cli_prints_pipelines_and_reconciliation(loaded, run_cli):
     code, out, err = run_cli("--workspace", path, "costs", "--by", "pipeline", "--idle", "share", "--format", "json")
     assert code == 0, err
     data = json.loads(out)
-    assert {r["name"] for r in data["rows"] if r["class"] == "pipeline"} == \
+    assert {r["pipeline"] for r in data["rows"] if r["class"] == "pipeline"} == \
         set(truth["counts"]["runs_by_pipeline"])
     [rec] = data["reconciliation"]
     assert rec["status"] == "ok" and rec["buckets_total"] == truth["export_total"]["USD"] + "000"

@@ -104,9 +104,10 @@ def _filtered(rows: list[dict], text: str | None) -> list[dict]:
     if not text:
         return list(rows)
     for p in json.loads(text).get("predicates", []):
-        if p["key"] == "created_at" and p["operation"] == "GREATER_THAN":
-            limit = p["timestamp_value"].replace("+00:00", "Z")
-            rows = [r for r in rows if _norm(r.get("created_at")) > _norm(limit)]
+        if p["key"] == "created_at" and p["operation"] in ("GREATER_THAN", "GREATER_THAN_EQUALS"):
+            limit = _norm(p["timestamp_value"].replace("+00:00", "Z"))
+            rows = [r for r in rows if _norm(r.get("created_at")) > limit
+                    or (p["operation"] == "GREATER_THAN_EQUALS" and _norm(r.get("created_at")) == limit)]
     return rows
 
 

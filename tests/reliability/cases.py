@@ -251,6 +251,10 @@ CASES += [
          setup=["lineage_only_ws"]),
     case("lineage-runs-unknown-pipeline", "--workspace {ws} lineage runs --pipeline no-such", 0, None,
          setup=["ws"], stdout=r"\(no rows\)"),
+    # A report of an unknown pipeline would be empty files that read like a pipeline that cost nothing.
+    case("report-unknown-pipeline", "--workspace {ws} report --pipeline no-such --out out", 2,
+         ERR + r"--pipeline 'no-such': unknown pipeline; the workspace holds \d+ pipelines?: [\w-]+(, [\w-]+)*$",
+         setup=["ws"], writes=["ws.duckdb"], check="stderr_one_line"),
 ]
 
 # §4 read-only places: one line naming the path.

@@ -58,3 +58,34 @@ def fleet(tmp_path_factory):
         result = run_aipipe(args, root, env)
         assert result.returncode == 0, f"aipipe {' '.join(args)}: {result.stderr}"
     return root / "sample", root / "ws.duckdb"
+
+
+@pytest.fixture(scope="session")
+def busy_inputs(tmp_path_factory):
+    """Inputs that keep a command busy for seconds, so that Ctrl-C lands mid-work: (a workspace of a 600-run fleet,
+    a price book of about 3,000 SKUs). Made once, only for the tests that ask."""
+    import json
+
+    root = tmp_path_factory.mktemp("reliability-busy")
+    env = aipipe_env(AIPIPE_WORKSPACE=str(root / "ws.duckdb"))
+    steps = [
+        ["sample", "--runs", "600", "--days", "20", "--seed", "5", "--billing-format", "parquet", "--out",
+         str(root / "sample")],
+        ["lineage", "snapshot", "--mlmd", f"sqlite://{root / 'sample' / 'mlmd.sqlite'}"],
+        ["billing", "load", "--billing", str(root / "sample" / "billing")],
+    ]
+    for args in steps:
+        result = run_aipipe(args, root, env, timeout=300)
+        assert result.returncode == 0, f"aipipe {' '.join(args)}: {result.stderr}"
+    # The shipped price book, each SKU copied under 20 new ids: `prices show` lists every one.
+    book = json.loads((PROJECT_DIR / "aipipe_ops" / "pricing" / "data" / "price_book.json").read_text())
+    for service in book["services"]:
+        copies = []
+        for i in range(20):
+            for sku in service["skus"]:
+                sku_id = f"C{i:03d}-{sku['skuId']}"
+                copies.append({**sku, "skuId": sku_id, "name": f"{sku['name'].rsplit('/', 1)[0]}/{sku_id}",
+                               "description": f"{sku['description']} (copy {i})"})
+        service["skus"] = copies
+    (root / "big_book.json").write_text(json.dumps(book))
+    return root / "ws.duckdb", root / "big_book.json"

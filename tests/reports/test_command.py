@@ -19,9 +19,13 @@ def test_writes_both_reports_in_every_format(run_cli, tiny_workspace, out):
     code, stdout, stderr = run_cli("--workspace", tiny_workspace, "report", "--out", out)
     assert code == 0, stderr
     written = stdout.split()
-    expected = {f"{name}.{fmt}" for name in ("pipeline-costs", "lineage-audit") for fmt in ("html", "md", "csv", "json")}
-    assert {p.rsplit("/", 1)[1] for p in written} == expected
+    expected = {f"{name}.{fmt}" for name in ("pipeline-costs", "lineage-audit") for fmt in ("html", "md", "json")}
+    assert {p.rsplit("/", 1)[1] for p in written if not p.endswith(".csv")} == expected
     assert all((out / name).stat().st_size > 0 for name in expected)
+    # CSV: one tidy file per table, in a directory per report, each listed.
+    csv_written = sorted(p.split(str(out) + "/", 1)[1] for p in written if p.endswith(".csv"))
+    assert "pipeline-costs/summary.csv" in csv_written and "lineage-audit/findings.csv" in csv_written
+    assert csv_written == sorted(str(p.relative_to(out)) for p in out.glob("*/*.csv"))
     data = json.loads((out / "pipeline-costs.json").read_text())
     assert data["aipipe_report"] == "pipeline_costs" and data["currencies"] == ["USD", "EUR"]
 
@@ -73,7 +77,7 @@ def test_an_unbalanced_export_is_written_and_warned_about(run_cli, tiny_workspac
 def _pipeline_totals_of_costs(run_cli, workspace, *policy) -> dict[tuple[str, str], Decimal]:
     code, stdout, stderr = run_cli("--workspace", workspace, "costs", "--by", "pipeline", "--format", "json", *policy)
     assert code == 0, stderr
-    return {(r["currency"], r["name"]): Decimal(r["total"]) for r in json.loads(stdout)["rows"]
+    return {(r["currency"], r["pipeline"]): Decimal(r["total"]) for r in json.loads(stdout)["rows"]
             if r["class"] == "pipeline"}
 
 

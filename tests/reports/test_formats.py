@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from aipipe_ops.reports.formatting import money
-from aipipe_ops.reports.rendering import render
+from aipipe_ops.reports.rendering import render, render_csv_tables
 
 from .conftest import build_document
 
@@ -63,7 +63,8 @@ def rendered(tiny_workspace):
     out = {}
     for name in ("pipeline_costs", "lineage_audit"):
         spec, doc = build_document(tiny_workspace, name)
-        out[name] = {fmt: render(doc, spec, fmt) for fmt in ("html", "md", "csv", "json")}
+        out[name] = {fmt: render(doc, spec, fmt) for fmt in ("html", "md", "json")}
+        out[name]["csv"] = render_csv_tables(doc, spec)   # table id -> one tidy CSV
     return out
 
 
@@ -71,17 +72,21 @@ def _csv(text):
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def _csv_table(files, table_id, currency=None):
+    """The rows of one table's CSV file (of one currency when given)."""
+    return [row for row in _csv(files[table_id]) if currency is None or row["currency"] == currency]
+
+
 def test_pipeline_costs_totals_agree_across_formats(rendered):
     r = rendered["pipeline_costs"]
     data = json.loads(r["json"])
-    csv_rows = _csv(r["csv"])
     html = _Cells()
     html.feed(r["html"])
     md = r["md"]
     assert data["currencies"] == ["USD", "EUR"]
     for currency in data["currencies"]:
         summary = data["by_currency"][currency]["summary"]["rows"][0]
-        (csv_summary,) = [row for row in csv_rows if row["section"] == "summary" and row["currency"] == currency]
+        (csv_summary,) = _csv_table(r["csv"], "summary", currency)
         for key in ("cost", "waste", "export_total"):
             exact = Decimal(summary[key])
             assert Decimal(csv_summary[key]) == exact, key
@@ -98,8 +103,7 @@ def test_pipeline_costs_totals_agree_across_formats(rendered):
         assert row[4].startswith(money(Decimal(summary["export_total"]), currency))
         # Reconciliation: every component, in every format.
         recon_json = {x["component"]: Decimal(x["cost"]) for x in data["by_currency"][currency]["reconciliation"]["rows"]}
-        recon_csv = {x["component"]: Decimal(x["cost"]) for x in csv_rows
-                     if x["section"] == "reconciliation" and x["currency"] == currency}
+        recon_csv = {x["component"]: Decimal(x["cost"]) for x in _csv_table(r["csv"], "reconciliation", currency)}
         recon_html = {cells[0][0]: Decimal(cells[1][1]) for cells in html.tables[(f"reconciliation-{currency}",
                                                                                     "reconciliation")] if cells}
         assert recon_json == recon_csv == recon_html
@@ -111,12 +115,10 @@ def test_pipeline_costs_totals_agree_across_formats(rendered):
 def test_every_table_row_reaches_csv_and_json(rendered):
     for name, r in rendered.items():
         data = json.loads(r["json"])
-        csv_rows = _csv(r["csv"])
         tables = data["tables"] + [t for block in data["by_currency"].values() for t in block.values()]
-        assert tables
+        assert tables and {t["id"] for t in tables} == set(r["csv"])   # one CSV file per table, no other
         for table in tables:
-            in_csv = [row for row in csv_rows if row["section"] == table["id"]
-                      and row["currency"] == (table["currency"] or "")]
+            in_csv = _csv_table(r["csv"], table["id"], table["currency"])
             assert len(in_csv) == len(table["rows"]), (name, table["id"])
             for csv_row, json_row in zip(in_csv, table["rows"]):
                 for column in table["columns"]:
@@ -138,7 +140,7 @@ def test_lineage_audit_costs_agree_across_formats(rendered):
     for finding, cost in costs.items():
         assert Decimal(findings[finding][1]) == cost and findings[finding][0] == money(cost, "USD")
         assert re.search(rf"### {finding} .*?Cost attached: \*\*{re.escape(money(cost, 'USD'))}\*\*", r["md"], re.S)
-    csv_costs = {row["finding"]: Decimal(row["cost"]) for row in _csv(r["csv"]) if row["section"] == "finding_costs"}
+    csv_costs = {row["finding"]: Decimal(row["cost"]) for row in _csv_table(r["csv"], "finding_costs")}
     assert csv_costs == costs
     # Warnings name taxi-2 twice: counted once in the total at stake (3.00 + 48.40).
     by_severity = {row["severity"]: Decimal(row["cost"]) for row in data["by_currency"]["USD"]["cost_by_severity"]["rows"]}

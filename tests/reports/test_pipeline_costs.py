@@ -95,10 +95,10 @@ def test_models_idle_gpu_and_resources(tiny_workspace):
 
 def test_reconciliation_balances_per_currency(tiny_workspace):
     _, doc = build_document(tiny_workspace, "pipeline_costs")
-    rows = {r["component"]: r["cost"] for r in _rows(doc, "USD", "reconciliation")}
-    assert rows["Attributed to runs: direct"] == D("126.00") and rows["Idle: shared to runs"] == D("11.00")
-    assert rows["Overhead: kept separate"] == D("2.70") and rows["Unattributed"] == D("5.00")
-    assert rows["Billing export total"] == D("144.70") and rows["Difference"] == 0
+    rows = {r["part"]: r["cost"] for r in _rows(doc, "USD", "reconciliation")}
+    assert rows["direct"] == D("126.00") and rows["idle_share"] == D("11.00")
+    assert rows["overhead"] == D("2.70") and rows["unattributed"] == D("5.00")
+    assert rows["export_total"] == D("144.70") and rows["difference"] == 0
     assert _rows(doc, "USD", "summary")[0]["reconciled"] == "yes"
     assert not doc.extras["warnings"]
 
@@ -124,10 +124,10 @@ def test_a_period_is_attributed_by_the_engine(tiny_workspace):
     _, doc = build_document(tiny_workspace, "pipeline_costs", since=dt.date(2026, 11, 11),
                             until=dt.date(2026, 11, 16))
     assert {r["run_id"] for r in _rows(doc, "USD", "top_runs")} == {"llm-1", "llm-2"}
-    rows = {r["component"]: r["cost"] for r in _rows(doc, "USD", "reconciliation")}
+    rows = {r["part"]: r["cost"] for r in _rows(doc, "USD", "reconciliation")}
     # Usage days Nov 11-16: llm-1 44.00 + llm-2 66.00 direct, idle 11.00, unattributed 5.00.
-    assert rows["Billing export total"] == D("126.00") and rows["Attributed to runs: direct"] == D("110.00")
-    assert rows["Difference"] == 0
+    assert rows["export_total"] == D("126.00") and rows["direct"] == D("110.00")
+    assert rows["difference"] == 0
     with Workspace.open(tiny_workspace) as ws:
         assert ws.con.execute("SELECT since, until FROM attributions ORDER BY attribution_id DESC LIMIT 1"
                               ).fetchone() == (dt.date(2026, 11, 11), dt.date(2026, 11, 16))
@@ -150,9 +150,109 @@ def test_trend_by_day_then_week(tiny_workspace):
 def test_week_over_week(tiny_workspace):
     _, doc = build_document(tiny_workspace, "pipeline_costs")
     summary = _rows(doc, "USD", "summary")[0]
-    # Period Nov 01-16: last 7 days = Nov 10-16, the 7 before = Nov 03-09 (nothing: taxi-1 ran on Nov 02).
+    # Period Nov 02-16 (15 days): last 7 days = Nov 10-16, the 7 before = Nov 03-09 (nothing: taxi-1 ran on Nov 02).
+    assert summary["period_days"] == 15
     assert summary["last_7_days"] == D("124.00") and summary["previous_7_days"] == 0
     assert summary["change"] is None
+
+
+def test_week_over_week_needs_14_days(tiny_workspace):
+    """13 days: last 7 days and change are not available (null), not 0.00; 14 days: they are."""
+    from aipipe_ops.reports.rendering import render
+
+    spec, doc = build_document(tiny_workspace, "pipeline_costs", since=dt.date(2026, 11, 3),
+                               until=dt.date(2026, 11, 15))
+    summary = _rows(doc, "USD", "summary")[0]
+    assert summary["period_days"] == 13
+    assert (summary["last_7_days"], summary["previous_7_days"], summary["change"]) == (None, None, None)
+    for row in _rows(doc, "USD", "pipelines"):
+        assert (row["last_7_days"], row["previous_7_days"], row["change"]) == (None, None, None)
+    html, md = render(doc, spec, "html"), render(doc, spec, "md")
+    assert 'data-key="last_7_days"><div class="label">Last 7 days</div><div class="value">not available' in html
+    assert "| not available | not available |" in md   # the pipelines table's last 7 days and change
+    assert any("not available" in sentence for sentence in doc.blocks[0].extras["headline"])
+    data = json.loads(render(doc, spec, "json"))
+    assert data["by_currency"]["USD"]["summary"]["rows"][0]["last_7_days"] is None
+    # Nov 02-15 is 14 days: last 7 = Nov 09-15 (taxi-2 3.00, llm-1 48.40, llm-2 72.60), the 7 before taxi-1 13.00.
+    _, doc = build_document(tiny_workspace, "pipeline_costs", since=dt.date(2026, 11, 2),
+                            until=dt.date(2026, 11, 15))
+    summary = _rows(doc, "USD", "summary")[0]
+    assert summary["period_days"] == 14
+    assert summary["last_7_days"] == D("3.00") + D("48.40") + D("72.60") and summary["previous_7_days"] == D("13.00")
+    assert summary["change"] == ((D("124.00") - D("13.00")) / D("13.00")).quantize(D("0.000001"))
+
+
+def _add_lines(path, lines):
+    """Billing lines added to the tiny fleet (with their export totals and a load), attributed again."""
+    with Workspace.open(path) as ws:
+        for day, service, sku, cluster, namespace, cost, cost_type in lines:
+            ws.con.execute(
+                "INSERT INTO cost_lines (usage_start, usage_day, cluster, namespace, resource_kind, sku_id, sku, cost, "
+                "credits, net_cost, currency, service, cost_type, source) "
+                "VALUES (?, ?, ?, ?, 'other', ?, ?, ?, 0, ?, 'USD', ?, ?, 'more')",
+                [dt.datetime(2026, 11, day, 18, tzinfo=UTC), dt.date(2026, 11, day), cluster, namespace, f"{sku}-id",
+                 sku, D(cost), D(cost), service, cost_type])
+        ws.con.execute("DELETE FROM billing_export_totals")
+        ws.con.execute("""
+            INSERT INTO billing_export_totals (load_id, source, usage_day, currency, cost, credits, net_cost, export_rows)
+            SELECT 1, 'test', usage_day, currency, sum(cost), sum(credits), sum(net_cost), count(*)
+            FROM cost_lines GROUP BY usage_day, currency""")
+        ws.con.execute("INSERT INTO loads (load_id, kind, source, loaded_at, rows) "
+                       "VALUES (2, 'billing', 'more', current_timestamp, 1)")
+
+
+def test_the_whole_bill_adds_up_to_the_export_total(tiny_workspace):
+    """By hand (conftest) plus a tax line (0.75) and a BigQuery line on no cluster (1.25): pipelines 137.00 (126.00
+    direct + 11.00 idle shared to runs), overhead 2.70, the network line on cluster prod 5.00, other services
+    1.25, tax 0.75; 146.70 in all. EUR: eu-1 9.00 and its cluster's disk 1.00."""
+    _add_lines(tiny_workspace, [(16, "Invoice", "Tax", None, None, "0.75", "tax"),
+                                (14, "BigQuery", "Analysis", None, None, "1.25", "regular")])
+    _, doc = build_document(tiny_workspace, "pipeline_costs")
+    bill = {r["part"]: r["cost"] for r in _rows(doc, "USD", "bill")}
+    assert {k: v for k, v in bill.items() if v} == {
+        "pipelines": D("137.00"), "overhead": D("2.70"), "cluster_unattributed": D("5.00"),
+        "other_services": D("1.25"), "tax": D("0.75")}
+    summary = _rows(doc, "USD", "summary")[0]
+    assert sum(bill.values()) == summary["export_total"] == D("146.70") and summary["reconciled"] == "yes"
+    assert bill["pipelines"] == summary["cost"] == sum(r["cost"] for r in _rows(doc, "USD", "pipelines"))
+    shares = {r["part"]: r["share"] for r in _rows(doc, "USD", "bill")}
+    assert shares["tax"] == (D("0.75") / D("146.70")).quantize(D("0.000001"))
+    assert [r["part"] for r in _rows(doc, "USD", "bill")][:8] == [
+        "pipelines", "other_workloads", "idle", "overhead", "unused_commitment", "cluster_unattributed",
+        "other_services", "tax"]
+    eur = {r["part"]: r["cost"] for r in _rows(doc, "EUR", "bill") if r["cost"]}
+    assert eur == {"pipelines": D("9.00"), "cluster_unattributed": D("1.00")}
+    # The team table: every pipeline cent in its namespace (kubeflow; eu-1 in scoring), the received shares apart.
+    namespaces = {r["namespace"]: r for r in _rows(doc, "USD", "namespaces")}
+    assert (namespaces["kubeflow"]["pipelines"], namespaces["kubeflow"]["shares"]) == (D("126.00"), D("11.00"))
+    assert sum(r["total"] for r in namespaces.values()) == bill["pipelines"] + bill["other_workloads"]
+    assert [(r["namespace"], r["total"]) for r in _rows(doc, "EUR", "namespaces")] == [("scoring", D("9.00"))]
+    # Idle accelerator hours at their effective price: 11.00 over 4 GPU-hours.
+    assert summary["idle_gpu_hourly"] == D("2.75") and summary["idle_tpu_hourly"] is None
+
+
+def test_the_first_screen_shows_the_whole_bill(tiny_workspace):
+    """The HTML's first section (before the pipelines) holds every part of the bill and the team table, each amount
+    the document's exact value; the Markdown has the same table."""
+    from aipipe_ops.reports import formatting
+    from aipipe_ops.reports.rendering import render
+
+    spec, doc = build_document(tiny_workspace, "pipeline_costs")
+    html = render(doc, spec, "html")
+    for block in doc.blocks:
+        c = block.currency
+        glance = html[html.index(f'id="glance-{c}"'):html.index(f'id="pipelines-{c}"')]
+        for row in block.tables["bill"].rows:
+            assert f'<td>{row["label"]}</td><td class="num" data-value="{formatting.exact(row["cost"])}">' in glance
+        export_total = block.tables["summary"].rows[0]["export_total"]
+        assert f'data-value="{formatting.exact(export_total)}"' in glance and "reconciled" in glance
+        for row in block.tables["namespaces"].rows:
+            assert f'<td>{row["namespace"]}</td>' in glance
+        assert 'data-key="idle_accelerator_cost"' in glance and "/h" in glance
+    md = render(doc, spec, "md")
+    first = md[:md.index("### Cost by pipeline")]
+    assert "### The whole bill ✓ reconciled" in first and "| Pipeline runs | $137.00 |" in first
+    assert "| **Total** | **$144.70** |" in first and "Cost by team" in first
 
 
 def test_empty_workspace_says_so(tmp_path):
@@ -174,9 +274,10 @@ def test_billing_loaded_after_the_attribution_is_attributed_again(tiny_workspace
         ws.con.execute("INSERT INTO loads (load_id, kind, source, loaded_at, rows) "
                        "VALUES (2, 'billing', 'late', current_timestamp, 1)")
     _, doc = build_document(tiny_workspace, "pipeline_costs")
-    rows = {r["component"]: r["cost"] for r in _rows(doc, "USD", "reconciliation")}
-    assert rows["Unattributed"] == D("7.00") and rows["Billing export total"] == D("146.70")
-    assert rows["Difference"] == 0
+    rows = {r["part"]: r["cost"] for r in _rows(doc, "USD", "reconciliation")}
+    # The late kube-system line is another workload's (direct) or, for an engine without workloads, unattributed.
+    assert rows["direct"] + rows["unattributed"] == D("126.00") + D("5.00") + D("2.00")
+    assert rows["export_total"] == D("146.70") and rows["difference"] == 0
 
 
 def test_shares_land_on_the_days_their_money_was_spent(tmp_path):

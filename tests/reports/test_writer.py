@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from aipipe_ops.reports.writer import ReportOverwriteError, is_aipipe_report, write_reports
-from aipipe_ops.reports.rendering import render
+from aipipe_ops.reports.rendering import render, render_csv_tables
 
 from .conftest import build_document
 
@@ -14,7 +14,8 @@ from .conftest import build_document
 @pytest.fixture
 def report_texts(tiny_workspace):
     spec, doc = build_document(tiny_workspace, "pipeline_costs")
-    return {fmt: render(doc, spec, fmt) for fmt in ("html", "md", "csv", "json")}
+    return {**{fmt: render(doc, spec, fmt) for fmt in ("html", "md", "json")},
+            "csv": render_csv_tables(doc, spec)["summary"]}
 
 
 def test_every_format_carries_the_marker(tmp_path, report_texts):

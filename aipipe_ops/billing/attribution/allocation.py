@@ -2,7 +2,7 @@
 into, named together so that a policy's signature says where its money goes.
 
 - `lines` (LINE_COLUMNS): every cent of the window exactly once, by bucket; a run's lines carry its run and
-  pipeline. The reconciliation adds these up; attribution_lines stores them.
+  pipeline, another workload's its workload (docs/cost-model.md §2). The reconciliation adds these up; attribution_lines stores them.
 - `detail` (bucket, DETAIL, cost): the money that was shared among runs again, by day and SKU and without runs (the
   shares in `lines` carry their scope only), for `costs --by day|sku|kind`; attribution_share_detail stores it.
 
@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 import duckdb
 
-LINE_COLUMNS = ("bucket", "run_id", "pipeline", "cluster", "node_pool", "namespace", "service", "sku_id", "sku",
-                "resource_kind", "usage_day", "currency", "cost")
-# What a classified line says about where its money came from (all of LINE_COLUMNS but bucket, run and money).
-DETAIL = ("cluster", "node_pool", "namespace", "service", "sku_id", "sku", "resource_kind", "usage_day", "currency")
+LINE_COLUMNS = ("bucket", "run_id", "pipeline", "workload", "project", "cluster", "node_pool", "namespace", "service",
+                "sku_id", "sku", "resource_kind", "usage_day", "currency", "cost")
+# What a classified line says about where its money came from (all of LINE_COLUMNS but bucket, run, workload and
+# money).
+DETAIL = ("project", "cluster", "node_pool", "namespace", "service", "sku_id", "sku", "resource_kind", "usage_day",
+          "currency")
+# Who receives money: a pipeline run (run_id, with its pipeline) or another workload (workload), never both.
+RECIPIENT = ("run_id", "pipeline", "workload")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import pkgutil
+import re
 from functools import lru_cache
 
 from aipipe_ops.errors import AipipeError, ConfigError, WorkspaceError
@@ -41,10 +42,22 @@ def select_rules(names: list[str] | tuple[str, ...] | None) -> list[AuditRule]:
 
 
 def run_audit(ctx: AuditContext, names=None) -> list[Finding]:
+    """Every finding of the selected rules, in the documented order (docs/lineage.md, Audit): see finding_order."""
     findings: list[Finding] = []
     for rule in select_rules(names):
         findings.extend(rule.check(ctx))
-    return sorted(findings, key=lambda f: (-int(f.severity), f.rule, f.subject))
+    return sorted(findings, key=finding_order)
+
+
+_NUMBER = re.compile(r"(\d+)")
+
+
+def finding_order(finding: Finding) -> tuple:
+    """Errors first, then by rule name, then by subject with its numbers read as numbers ("execution 9" before
+    "execution 10"), then by message: the same findings always print in the same order."""
+    subject = tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                    for part in _NUMBER.split(finding.subject) if part)
+    return (-int(finding.severity), finding.rule, subject, finding.message)
 
 
 def fails(findings: list[Finding], fail_on: str) -> bool:

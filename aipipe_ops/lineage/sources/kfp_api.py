@@ -52,6 +52,9 @@ ARTIFACT_TYPES = {"Artifact": "system.Artifact", "Model": "system.Model", "Datas
                   "ClassificationMetric": "system.ClassificationMetrics",
                   "SlicedClassificationMetric": "system.SlicedClassificationMetrics"}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+# ArtifactTask.type (artifact.proto enum IOType) values that make the task the artifact's producer, by name and
+# number; every other value is an input (TASK_OUTPUT_INPUT is an input that an upstream task's output feeds).
+OUTPUT_IO_TYPES = {"ITERATOR_OUTPUT", "OUTPUT", "ONE_OF_OUTPUT", "TASK_FINAL_STATUS_OUTPUT", 8, 9, 10, 11}
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class KfpTarget:
     namespace: str | None = None
     token_env: str | None = None
     mlmd: str | None = None
+    auth: str | None = None           # "adc": an ID token from application default credentials (IAP)
+    audience: str | None = None       # the ID token's audience with auth="adc" (IAP: its OAuth client id)
 
     scheme = "kfp"
 
@@ -85,23 +90,40 @@ def parse_time(value: str | None) -> dt.datetime | None:
 
 
 def _token(target: KfpTarget) -> str | None:
+    if target.token_env and target.auth == "adc":
+        raise ConfigError(f"--token-env {target.token_env} and --auth adc both give the bearer token: use one")
     if target.token_env:
         token = os.environ.get(target.token_env, "").strip()
         if not token:
             raise ConfigError(f"--token-env {target.token_env}: that environment variable is empty or unset "
                               f"(behind IAP: export {target.token_env}=$(gcloud auth print-identity-token))")
         return token
-    if not target.url.startswith("https://"):
-        return None
-    try:   # optional: an identity token from application default credentials, for IAP
+    if target.auth == "adc":
+        return adc_id_token(target.audience or re.match(r"https?://[^/]+", target.url).group(0))
+    return None     # no network authentication unless asked for: a plain port-forward needs none
+
+
+def adc_id_token(audience: str) -> str:
+    """An ID token for `audience` from application default credentials (`--auth adc`), as IAP expects."""
+    hint = (f"set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, run where a metadata server "
+            f"serves a service account (GKE, GCE), or pass a user's token with --token-env KFP_TOKEN "
+            f"(export KFP_TOKEN=$(gcloud auth print-identity-token --audiences={audience}))")
+    try:
+        import google.auth.exceptions
         import google.auth.transport.requests
         import google.oauth2.id_token
-    except ImportError:
-        return None
+    except ImportError as exc:
+        raise ConfigError(f"--auth adc needs the google-auth package (pip install google-auth); or {hint}") from exc
     try:
-        return google.oauth2.id_token.fetch_id_token(google.auth.transport.requests.Request(), target.url)
-    except Exception:
-        return None
+        return google.oauth2.id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
+    except google.auth.exceptions.DefaultCredentialsError as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"--auth adc: no application default credentials that can mint an ID token for "
+                          f"{audience} ({detail}); {hint}") from exc
+    except Exception as exc:  # noqa: BLE001 - a refresh that fails (network, revoked key) is one line too
+        detail = " ".join(str(exc).split())[:200]
+        raise SourceError(f"--auth adc: fetching an ID token for {audience} failed ({type(exc).__name__}: "
+                          f"{detail})") from exc
 
 
 class KfpApiSource:
@@ -128,7 +150,7 @@ class KfpApiSource:
         names = {"pipelines": dict(prev.get("pipelines", {})), "experiments": dict(prev.get("experiments", {}))}
         since = parse_time(prev.get("created_high"))
         task = progress.add_task("runs (KFP API)", total=None)
-        runs = self._new_runs(since)
+        runs = self._new_runs(since, set(prev.get("at_high", [])))
         listed = {r["run_id"] for r in runs}
         for run_id in prev.get("open_runs", []):
             if run_id not in listed:
@@ -141,6 +163,10 @@ class KfpApiSource:
         watermark = {"schema_version": LIBRARY_SCHEMA_VERSION, "generation": generation, "server": version,
                      "created_high": created_high.isoformat() if created_high else None,
                      "open_runs": sorted(set(prev.get("open_runs", [])) - {r["run_id"] for r in runs}),
+                     # Runs created at the high-water instant: the next list starts there (a run created in the
+                     # same instant may not be visible yet) and skips these.
+                     "at_high": sorted({r["run_id"] for r in runs if parse_time(r.get("created_at")) == created_high}
+                                       | (set(prev.get("at_high", [])) if created_high == since else set())),
                      **names}
         if full:
             for table in ("steps", "artifacts", "events"):
@@ -188,15 +214,15 @@ class KfpApiSource:
             return "task_details", tag
         return "native", tag
 
-    def _new_runs(self, since: dt.datetime | None) -> list[dict]:
+    def _new_runs(self, since: dt.datetime | None, seen_at_since: set[str]) -> list[dict]:
         params: dict[str, Any] = {"sort_by": "created_at desc", "namespace": self.target.namespace}
         if since is not None:
-            params["filter"] = json.dumps({"predicates": [{"key": "created_at", "operation": "GREATER_THAN",
+            params["filter"] = json.dumps({"predicates": [{"key": "created_at", "operation": "GREATER_THAN_EQUALS",
                                                            "timestamp_value": since.isoformat()}]})
         found = []
         for page in self.api.pages(f"{API}/runs", "runs", params, self.page_size):
-            fresh = [r for r in page if since is None or (parse_time(r.get("created_at")) or EPOCH) > since]
-            found.extend(fresh)
+            fresh = [r for r in page if since is None or (parse_time(r.get("created_at")) or EPOCH) >= since]
+            found.extend(r for r in fresh if r["run_id"] not in seen_at_since)
             if len(fresh) < len(page):      # sorted newest first: the rest is older (a server ignoring filter)
                 break
         return found
@@ -283,7 +309,7 @@ class KfpApiSource:
             for page in self.api.pages(f"{API}/artifact_tasks", "artifact_tasks",
                                        {"run_ids": run_ids[i:i + EDGE_BATCH]}, 1000):
                 for e in page:
-                    direction = "output" if "OUTPUT" in str(e.get("type", "")).upper() else "input"
+                    direction = "output" if e.get("type") in OUTPUT_IO_TYPES else "input"
                     events.append((stable_id(e["task_id"]), stable_id(e["artifact_id"]), direction, e.get("key")))
         artifacts: dict[int, dict] = {}
         params = {"namespace": ns}

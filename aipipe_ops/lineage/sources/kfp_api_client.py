@@ -20,7 +20,8 @@ READ_TIMEOUT_S = 60.0
 ATTEMPTS = 4                      # bounded: 1 try + 3 retries, backoff 0.5, 1, 2 s
 RETRY_STATUSES = (500, 502, 503, 504)
 AUTH_HINT = ("authenticate with --token-env VAR naming an environment variable that holds a bearer token "
-             "(behind IAP: export KFP_TOKEN=$(gcloud auth print-identity-token) and pass --token-env KFP_TOKEN)")
+             "(behind IAP: export KFP_TOKEN=$(gcloud auth print-identity-token) and pass --token-env KFP_TOKEN), "
+             "or with --auth adc (an ID token from application default credentials)")
 
 
 class KfpApi:

@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import socket
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -67,10 +68,11 @@ def _connect_sqlite(uri: StoreUri) -> metadata_store.MetadataStore:
     if not os.access(path, os.R_OK):
         raise SourceError(f"MLMD store {path} is not readable by this user (from --mlmd {uri.display})")
     with open(path, "rb") as handle:
-        header = handle.read(16)
-    if header != b"SQLite format 3\x00":
+        header = handle.read(100)
+    if header[:16] != b"SQLite format 3\x00":
         raise SourceError(f"{path} is not a SQLite database (from --mlmd {uri.display}); an MLMD SQLite store "
                           f"starts with the SQLite header")
+    _check_sqlite_size(path, header, uri)
     try:
         with _native_stderr_silenced():
             return metadata_store.MetadataStore(sqlite_config(path, read_only=True))
@@ -78,6 +80,29 @@ def _connect_sqlite(uri: StoreUri) -> metadata_store.MetadataStore:
         raise _open_error(uri, exc, migrate_hint=f"aipipe lineage migrate-copy --mlmd {uri.display} --out COPY.sqlite")
     except mlmd_errors.StatusError as exc:
         raise SourceError(f"cannot open MLMD store {uri.display}: {_first_line(str(exc))}") from exc
+
+
+def _check_sqlite_size(path: Path, header: bytes, uri: StoreUri) -> None:
+    """A store cut short (an interrupted copy, a full disk) is named as such before the library reads it: the
+    header records the page size and, when its version-valid-for number matches the change counter, the page
+    count (sqlite.org/fileformat.html §1.3)."""
+    size = path.stat().st_size
+    if len(header) < 100:
+        raise SourceError(f"MLMD store {path} is truncated: {size} bytes, shorter than a SQLite header "
+                          f"(from --mlmd {uri.display}); copy the store again")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if pages and header[24:28] == header[92:96] and size < pages * page_size:
+        raise SourceError(f"MLMD store {path} is truncated: {size:,} bytes, but its SQLite header says "
+                          f"{pages * page_size:,} ({pages:,} pages of {page_size:,}) (from --mlmd {uri.display}); "
+                          f"copy the store again")
+
+
+def sqlite_read_only(uri: StoreUri) -> sqlite3.Connection:
+    """The SQLite store's file opened read-only (mode=ro: SQLite refuses every write), for the incremental
+    snapshot's look at which nodes changed; the library has already checked its schema version."""
+    return sqlite3.connect(f"{Path(uri.path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
 
 
 def _connect_mysql(uri: StoreUri, password_prompt) -> metadata_store.MetadataStore:
@@ -209,6 +234,9 @@ def _open_error(uri: StoreUri, exc: Exception, migrate_hint: str | None) -> Sour
             f"MLMD store {uri.display} has schema version {newer.group(1)}, newer than the version {newer.group(2)} "
             f"that ml-metadata {lib} reads: use an aipipe built on a newer ml-metadata (do not downgrade the store)"
         )
+    if "database disk image is malformed" in text:
+        return SourceError(f"MLMD store {uri.display} is damaged: SQLite reports \"database disk image is "
+                           f"malformed\" (a corrupt or partial copy?); copy the store again")
     if "readonly database" in text or "file is not a database" in text:
         return SourceError(f"{uri.display} is a SQLite file without MLMD tables (the library would have to create "
                            f"them, and aipipe opens stores read-only)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections import Counter
 from typing import Iterable, Iterator, Sequence
 
@@ -33,6 +34,8 @@ EXECUTION_BASE_TYPES = {v: k for k, v in mlmd_pb.ExecutionType.SystemDefinedBase
 _ORDER = mlmd_pb.ListOperationOptions.OrderByField
 # The server caps a page at 100 rows and silently returns 101 rows without a token above that.
 PAGE_SIZE = 100
+_LIST_METHODS = {"execution": "GetExecutions", "artifact": "GetArtifacts", "context": "GetContexts"}
+_SQL_TABLES = {"execution": "Execution", "artifact": "Artifact", "context": "Context"}   # schema version 10
 
 
 def store_error(method: str, exc: Exception) -> SourceError:
@@ -46,9 +49,10 @@ def store_error(method: str, exc: Exception) -> SourceError:
 class MlmdReader:
     """Counted, batched reads. `batch_size` bounds ids per request (and so the response size)."""
 
-    def __init__(self, store, *, batch_size: int = 5000):
+    def __init__(self, store, *, batch_size: int = 5000, sql: sqlite3.Connection | None = None):
         self._store = store
         self.batch_size = batch_size
+        self.sql = sql
         self.calls: Counter[str] = Counter()
 
     # -- plumbing -------------------------------------------------------------------------------------------
@@ -99,8 +103,8 @@ class MlmdReader:
         return pa.table(rows)
 
     def max_id(self, node: str) -> int:
-        """Highest execution/artifact id in the store (one call: order by id, descending, one row)."""
-        method = {"execution": "GetExecutions", "artifact": "GetArtifacts"}[node]
+        """Highest execution/artifact/context id in the store (one call: order by id, descending, one row)."""
+        method = _LIST_METHODS[node]
         request = getattr(svc, method + "Request")()
         request.options.max_result_size = 1
         request.options.order_by_field.field = _ORDER.ID
@@ -108,22 +112,43 @@ class MlmdReader:
         rows = getattr(self._call(method, request), node + "s")
         return rows[0].id if rows else 0
 
-    def updated_since(self, node: str, since_ms: int, max_pages: int) -> list[tuple[int, int]] | None:
-        """(id, update ms) of nodes updated at or after `since_ms`, newest first, or None past `max_pages` pages
-        (then a full re-read by id is cheaper than paging 100 rows at a time)."""
-        method = {"execution": "GetExecutions", "artifact": "GetArtifacts"}[node]
+    def newest_update_ms(self, node: str) -> int:
+        """The latest update time (ms) of any execution/artifact/context in the store (one call)."""
+        request = getattr(svc, _LIST_METHODS[node] + "Request")()
+        request.options.max_result_size = 1
+        request.options.order_by_field.field = _ORDER.LAST_UPDATE_TIME
+        request.options.order_by_field.is_asc = False
+        rows = getattr(self._call(_LIST_METHODS[node], request), node + "s")
+        return rows[0].last_update_time_since_epoch if rows else 0
+
+    def updated_since(self, node: str, since_ms: int, max_pages: int) -> list[tuple[int, int, int]] | None:
+        """(id, update ms, type id) of nodes updated at or after `since_ms`, newest first, or None past `max_pages`
+        pages (then a full re-read by id is cheaper than paging 100 rows at a time). Nothing changed: one call.
+
+        On a SQLite store the same list comes from one read-only query of the node table's update-time index
+        (`sql`, opened by the source), without reading the nodes themselves."""
+        if self.sql is not None:
+            table = _SQL_TABLES[node]
+            self.calls[f"sql:{table}"] += 1
+            try:
+                return self.sql.execute(f"SELECT id, last_update_time_since_epoch, type_id FROM {table} "
+                                        f"WHERE last_update_time_since_epoch >= ? "
+                                        f"ORDER BY last_update_time_since_epoch DESC, id DESC", [since_ms]).fetchall()
+            except sqlite3.Error as exc:
+                raise store_error(f"SELECT ... FROM {table}", exc) from exc
+        method = _LIST_METHODS[node]
         request = getattr(svc, method + "Request")()
         request.options.max_result_size = PAGE_SIZE
         request.options.order_by_field.field = _ORDER.LAST_UPDATE_TIME
         request.options.order_by_field.is_asc = False
-        found: list[tuple[int, int]] = []
+        found: list[tuple[int, int, int]] = []
         for _ in range(max_pages):
             response = self._call(method, request)
             rows = getattr(response, node + "s")
             for row in rows:
                 if row.last_update_time_since_epoch < since_ms:
                     return found
-                found.append((row.id, row.last_update_time_since_epoch))
+                found.append((row.id, row.last_update_time_since_epoch, row.type_id))
             if not response.next_page_token or not rows:
                 return found
             request.options.next_page_token = response.next_page_token
@@ -151,6 +176,20 @@ class MlmdReader:
         # No options: the server returns every context of the type in one response.
         request = svc.GetContextsByTypeRequest(type_name=type_name)
         return contexts_table(self._call("GetContextsByType", request).contexts, type_name)
+
+    def contexts_by_id(self, ids: Sequence[int], type_names: dict[int, str]) -> pa.Table:
+        """The contexts with these ids whose type is in `type_names` (type id -> name)."""
+        tables = []
+        for batch in self._batched("GetContextsByID", "context_ids", ids, "contexts"):
+            for type_id, name in type_names.items():
+                rows = [c for c in batch if c.type_id == type_id]
+                if rows:
+                    tables.append(contexts_table(rows, name))
+        return pa.concat_tables(tables) if tables else contexts_table([], "")
+
+    def parents_of_context(self, context_id: int) -> list[int]:
+        request = svc.GetParentContextsByContextRequest(context_id=context_id)
+        return [c.id for c in self._call("GetParentContextsByContext", request).contexts]
 
     def children_of_context(self, context_id: int) -> list[int]:
         request = svc.GetChildrenContextsByContextRequest(context_id=context_id)

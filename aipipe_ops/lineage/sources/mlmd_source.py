@@ -2,11 +2,15 @@
 
 What one snapshot reads (every call counted; N = executions + artifacts):
 - the three type lists (3 calls) and, per context type a present orchestrator uses, every context of it (1 call each);
-- ids: the highest execution and artifact id (2 calls); then executions, artifacts and their events by id
-  batches of `batch_size` (about N / batch_size calls each);
-- on a re-run: only ids above the last high-water mark, plus nodes updated since the last snapshot (listed newest
-  first, 100 per call; when that would take more than a few times the calls of a whole copy, a fresh copy);
-- parent links of pipeline contexts that have runs without a known pipeline (1 call per pipeline);
+- ids: the highest execution and artifact id and the newest update time of each (4 calls); then executions,
+  artifacts and their events by id batches of `batch_size` (about N / batch_size calls each);
+- on a re-run, per node kind (executions, artifacts, contexts): the highest id and the nodes updated since the
+  last snapshot's settled update time, listed newest first (1 call when nothing changed, 100 rows per call; past a
+  few times the calls of a whole copy, a fresh copy; on SQLite one read-only query of the update-time index),
+  including, once, the margin a writer's transaction could still have been committing when the last snapshot
+  read (see _settled_ms); only what changed is copied by id. An unchanged store costs 9 calls;
+- parent links of pipeline contexts that have runs without a known pipeline (1 call per pipeline; on a re-run
+  1 call per new run context when that is fewer);
 - Associations only where no property names the run (TFX IR, or a KFP v2 execution cut off from its root DAG):
   one call per execution or one per run/node context, whichever is fewer.
 """
@@ -14,6 +18,7 @@ What one snapshot reads (every call counted; N = executions + artifacts):
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import duckdb
@@ -30,6 +35,11 @@ SCHEMES = ("sqlite", "mysql", "grpc", "grpcs")
 # Nodes whose update time falls this close before the last high-water mark are read again: a writer's
 # transaction may commit a timestamp taken before our previous read.
 UPDATE_SLACK_MS = 2_000
+# The watermark's shape: a watermark of another shape (an older aipipe) means a fresh copy.
+WATERMARK_FORMAT = 2
+NODES = ("execution", "artifact", "context")
+_HELD = {"execution": ("steps", "execution_id"), "artifact": ("artifacts", "artifact_id"),
+         "context": ("mlmd_contexts", "context_id")}   # the workspace table holding each node kind
 LINEAGE_TABLES = ("steps", "artifacts", "events", "mlmd_types", "mlmd_contexts", "mlmd_associations",
                   "mlmd_parent_contexts", "mlmd_context_lookups")
 
@@ -43,52 +53,77 @@ class MlmdSource:
     def __init__(self, uri: StoreUri, *, password_prompt=None, batch_size: int | None = None):
         self.display_uri = uri.display
         self.store = mlmd_connection.connect(uri, password_prompt=password_prompt)
+        # A SQLite store's update-time index, read directly (read-only) to find what changed without paging.
+        self.sql = mlmd_connection.sqlite_read_only(uri) if uri.scheme == "sqlite" else None
         # gRPC responses cross a channel with a message limit: smaller batches keep each one well under it.
         self.batch_size = batch_size or (1000 if uri.scheme.startswith("grpc") else 5000)
 
     def close(self) -> None:
         self.store = None
+        if self.sql is not None:
+            self.sql.close()
+            self.sql = None
 
     # -- the protocol -----------------------------------------------------------------------------------------
     def copy_into(self, con: duckdb.DuckDBPyConnection, previous: dict[str, Any] | None, progress) -> CopyResult:
-        reader = MlmdReader(self.store, batch_size=self.batch_size)
+        reader = MlmdReader(self.store, batch_size=self.batch_size, sql=self.sql)
+        read_at = time.time()
         rows: dict[str, int] = {}
         notes: list[str] = []
+        types = reader.types()
+        store_types = self._store_types(types)
+        orchestrators = detect_orchestrators(store_types)
+        wanted = self._wanted_context_types(orchestrators, store_types)
+        if previous is not None and (previous.get("format") != WATERMARK_FORMAT
+                                     or previous.get("context_types") != wanted):
+            previous = None           # an older watermark, or an orchestrator that appeared: copy afresh
         high: dict[str, int] = {}
+        newest: dict[str, int] = {}
+        ids: dict[str, list[int]] = {}
         if previous is not None:
-            exec_ids, exec_full = self._ids_to_read(con, reader, "execution", previous, high)
-            art_ids, art_full = self._ids_to_read(con, reader, "artifact", previous, high)
-            if exec_full or art_full:
-                # Re-reading everything by id is cheaper as a fresh copy than as thousands of updates.
-                notes.append("many changes since the last snapshot: copied the store afresh")
-                previous = None
-        else:
-            high = {"execution": reader.max_id("execution"), "artifact": reader.max_id("artifact")}
+            context_type_ids = {tid for tid, kind, name in zip(*(types.column(c).to_pylist()
+                                                                for c in ("type_id", "kind", "name")))
+                                if kind == "context" and name in wanted}
+            for node in NODES:
+                found = self._ids_to_read(con, reader, node, previous, high, newest, context_type_ids)
+                if found is None:
+                    # Re-reading everything by id is cheaper as a fresh copy than as thousands of updates.
+                    notes.append("many changes since the last snapshot: copied the store afresh")
+                    previous = None
+                    break
+                ids[node] = found
         full = previous is None
         if full:
-            exec_ids = list(range(1, high["execution"] + 1))
-            art_ids = list(range(1, high["artifact"] + 1))
+            for node in ("execution", "artifact"):
+                high[node] = reader.max_id(node)
+                newest[node] = reader.newest_update_ms(node)
+            ids = {node: list(range(1, high[node] + 1)) for node in ("execution", "artifact")}
             for table in LINEAGE_TABLES:
                 con.execute(f"DELETE FROM {table}")
+        exec_ids, art_ids = ids["execution"], ids["artifact"]
 
-        types = reader.types()
         con.execute("DELETE FROM mlmd_types")
         con.register("_types", types)
         con.execute("INSERT INTO mlmd_types SELECT * FROM _types")
         con.unregister("_types")
-        store_types = self._store_types(types)
-        orchestrators = detect_orchestrators(store_types)
 
         contexts_before = self._contexts_digest(con)
-        self._copy_contexts(con, reader, orchestrators, store_types, rows)
+        self._copy_contexts(con, reader, orchestrators, store_types, rows, None if full else ids["context"], types)
+        if full:
+            high["context"], newest["context"] = con.execute(
+                "SELECT coalesce(max(context_id), 0), coalesce(max(epoch_ms(updated_at)), 0) FROM mlmd_contexts"
+            ).fetchone()
 
-        rows["executions"], executions_ms = self._copy_executions(con, reader, exec_ids, progress)
-        rows["artifacts"], artifacts_ms = self._copy_artifacts(con, reader, art_ids, types, progress)
+        rows["executions"], _ = self._copy_executions(con, reader, exec_ids, progress)
+        rows["artifacts"], _ = self._copy_artifacts(con, reader, art_ids, types, progress)
         rows["events"] = self._copy_events(con, reader, exec_ids, [] if full else art_ids, progress)
         watermark = {
-            "max_execution_id": high["execution"],
-            "max_artifact_id": high["artifact"],
-            "updated_ms": max(previous.get("updated_ms", 0) if previous else 0, executions_ms, artifacts_ms),
+            "format": WATERMARK_FORMAT,
+            "max_ids": {node: int(high[node]) for node in NODES},
+            "newest_ms": {node: int(newest[node]) for node in NODES},
+            "settled_ms": {node: _settled_ms(node, newest, previous, read_at) for node in NODES},
+            "read_at": read_at,
+            "context_types": wanted,
             "schema_version": mlmd_connection.LIBRARY_SCHEMA_VERSION,
         }
         if (not full and not rows["executions"] and not rows["artifacts"] and not rows["events"]
@@ -129,15 +164,28 @@ class MlmdSource:
         return StoreTypes(frozenset(by_kind["execution"]), frozenset(by_kind["artifact"]),
                           frozenset(by_kind["context"]))
 
-    def _copy_contexts(self, con, reader: MlmdReader, orchestrators, store_types: StoreTypes, rows) -> None:
-        wanted = [t for o in orchestrators for t in o.context_types if t in store_types.contexts]
-        wanted = list(dict.fromkeys(wanted))
+    @staticmethod
+    def _wanted_context_types(orchestrators, store_types: StoreTypes) -> list[str]:
+        return list(dict.fromkeys(t for o in orchestrators for t in o.context_types if t in store_types.contexts))
+
+    def _copy_contexts(self, con, reader: MlmdReader, orchestrators, store_types: StoreTypes, rows,
+                       ids: list[int] | None, types: pa.Table) -> None:
+        """Every context of the wanted types (`ids` None), or only those with these ids (a re-run)."""
+        wanted = self._wanted_context_types(orchestrators, store_types)
+        if ids is None:
+            tables = [reader.contexts_of_type(type_name) for type_name in wanted]
+            for type_name in wanted:
+                con.execute("DELETE FROM mlmd_contexts WHERE type_name = ?", [type_name])
+        else:
+            names = {tid: name for tid, kind, name in zip(*(types.column(c).to_pylist()
+                                                             for c in ("type_id", "kind", "name")))
+                     if kind == "context" and name in wanted}
+            tables = [reader.contexts_by_id(ids, names)] if ids else []
         count = 0
-        for type_name in wanted:
-            table = reader.contexts_of_type(type_name)
+        for table in tables:
             count += table.num_rows
-            con.execute("DELETE FROM mlmd_contexts WHERE type_name = ?", [type_name])
             con.register("_ctx", table)
+            con.execute("DELETE FROM mlmd_contexts WHERE context_id IN (SELECT context_id FROM _ctx)")
             con.execute(f"""INSERT INTO mlmd_contexts SELECT context_id, type_name, name, {_ms_to_ts('created_ms')},
                             {_ms_to_ts('updated_ms')}, properties::JSON FROM _ctx""")
             con.unregister("_ctx")
@@ -145,18 +193,33 @@ class MlmdSource:
         # Parent links (pipeline -> run): only for pipelines when some run does not know its pipeline yet.
         run_types = [t for o in orchestrators for t in o.run_context_types]
         pipeline_types = [t for o in orchestrators for t in o.pipeline_context_types]
-        if not run_types or not pipeline_types:
+        if not run_types or not pipeline_types or (ids is not None and not count):
             return
-        orphans = con.execute(f"""
-            SELECT count(*) FROM mlmd_contexts c
+        read = pa.table({"id": pa.array([i for t in tables for i in t.column("context_id").to_pylist()],
+                                        pa.int64())})
+        con.register("_read", read)
+        orphans = [r[0] for r in con.execute(f"""
+            SELECT c.context_id FROM mlmd_contexts c
             WHERE c.type_name IN ({', '.join('?' * len(run_types))})
               AND c.context_id NOT IN (SELECT child_id FROM mlmd_parent_contexts)
-        """, run_types).fetchone()[0]
+              AND (? OR c.context_id IN (SELECT id FROM _read))
+            ORDER BY 1
+        """, [*run_types, ids is None]).fetchall()]
+        con.unregister("_read")
         if not orphans:
             return
         pipelines = con.execute(f"""
             SELECT context_id FROM mlmd_contexts WHERE type_name IN ({', '.join('?' * len(pipeline_types))})
         """, pipeline_types).fetchall()
+        if ids is not None and len(orphans) < len(pipelines):
+            # A re-run with a few new runs: ask each new run for its parent rather than each pipeline for all runs.
+            links = [(child, parent) for child in orphans for parent in reader.parents_of_context(child)]
+            if links:
+                con.register("_links", pa.table({"child_id": [c for c, _ in links],
+                                                 "parent_id": [p for _, p in links]}))
+                con.execute("INSERT INTO mlmd_parent_contexts SELECT child_id, parent_id FROM _links")
+                con.unregister("_links")
+            return
         links = []
         for (pipeline_id,) in pipelines:
             links.extend((child, pipeline_id) for child in reader.children_of_context(pipeline_id))
@@ -166,22 +229,25 @@ class MlmdSource:
             con.execute("INSERT INTO mlmd_parent_contexts SELECT child_id, parent_id FROM _links")
             con.unregister("_links")
 
-    def _ids_to_read(self, con, reader: MlmdReader, node: str, previous, high) -> tuple[list[int], bool]:
-        """Ids new or changed since `previous`, and whether re-reading everything would be cheaper."""
+    def _ids_to_read(self, con, reader: MlmdReader, node: str, previous, high, newest,
+                     context_type_ids: set[int]) -> list[int] | None:
+        """Ids of the nodes of this kind that are new or changed since `previous`, or None when re-reading
+        everything would be cheaper. Fills high[node] and newest[node] for the next watermark."""
         top = high[node] = reader.max_id(node)
-        known = int(previous.get(f"max_{node}_id", 0))
-        new = list(range(known + 1, top + 1))
-        since = int(previous.get("updated_ms", 0)) - UPDATE_SLACK_MS
+        known = int(previous["max_ids"][node])
         # Paging by update time costs one call per 100 rows (new nodes included: they are the latest updated).
         # Past a few times the calls of a whole copy, a fresh copy is cheaper.
         budget = max(10, 3 * math.ceil(top / self.batch_size))
-        changed = reader.updated_since(node, since, max_pages=budget)
-        if changed is None:
-            return [], True
-        candidates = {i: ms for i, ms in changed if i <= known}
+        listed = reader.updated_since(node, int(previous["settled_ms"][node]), max_pages=budget)
+        if listed is None:
+            return None
+        newest[node] = max([int(previous["newest_ms"][node])] + [ms for _, ms, _ in listed[:1]])
+        # Contexts of types no orchestrator reads are never held: only those of the wanted types count.
+        candidates = {i: ms for i, ms, type_id in listed
+                      if i <= known and (node != "context" or type_id in context_type_ids)}
         if candidates:
-            # Nodes inside the re-read margin that the workspace already holds at this very update time.
-            table, key = ("steps", "execution_id") if node == "execution" else ("artifacts", "artifact_id")
+            # Nodes the workspace already holds at this very update time are unchanged.
+            table, key = _HELD[node]
             con.register("_candidates", pa.table({"id": pa.array(list(candidates), pa.int64()),
                                                   "ms": pa.array(list(candidates.values()), pa.int64())}))
             unchanged = {r[0] for r in con.execute(f"""
@@ -189,7 +255,7 @@ class MlmdSource:
                 WHERE epoch_ms(t.updated_at) = c.ms""").fetchall()}
             con.unregister("_candidates")
             candidates = {i: ms for i, ms in candidates.items() if i not in unchanged}
-        return sorted(candidates) + new, False
+        return sorted(candidates) + list(range(known + 1, top + 1))
 
     @staticmethod
     def _stage(con, table: str, batches, progress=None, task=None) -> None:
@@ -332,3 +398,20 @@ class MlmdSource:
 
 def open_source(uri: StoreUri, *, password_prompt=None, batch_size: int | None = None) -> MlmdSource:
     return MlmdSource(uri, password_prompt=password_prompt, batch_size=batch_size)
+
+
+def _settled_ms(node: str, newest: dict[str, int], previous: dict[str, Any] | None, read_at: float) -> int:
+    """The update time below which every node of this kind was committed when this snapshot read the store.
+
+    A writer stamps a node before its transaction commits, so a snapshot can miss a node stamped up to
+    UPDATE_SLACK_MS before the newest update it saw: the next snapshot lists that margin again, once. Once a
+    snapshot starts more than that margin after the previous one, every transaction open during the previous
+    read has committed with a stamp after the previous newest update (the store's clock advances as ours does;
+    its offset does not matter), so an unchanged store has no margin left to re-read.
+    """
+    margin = newest[node] - UPDATE_SLACK_MS
+    if previous is None:
+        return margin
+    if (read_at - float(previous["read_at"])) * 1000 > UPDATE_SLACK_MS:
+        return max(margin, int(previous["newest_ms"][node]) + 1)
+    return max(margin, int(previous["settled_ms"][node]))

@@ -35,7 +35,8 @@ def lines(spec: NodePoolSpec, ctx: PricingContext) -> list[CostLine]:
     if spec.tpu_topology:
         chips = topology_chips(spec.tpu_topology)
         vms = max(chips // machine.chips_per_vm, 1)
-        notes.append(f"{plural(vms, 'VM')} x {plural(machine.chips_per_vm, 'chip')} = {plural(chips, 'chip')} per slice")
+        notes.append(f"{plural(vms, 'VM')} x {plural(machine.chips_per_vm, 'chip')} = {plural(chips, 'chip')} "
+                     "per slice")
         if spec.nodes_max % vms:
             notes.append(f"maximum {plural(spec.nodes_max, 'node')} is not a whole number of {vms}-VM slices")
     quantity_min, quantity_max = spec.times(chips_per_vm)

@@ -19,7 +19,7 @@ def test_fires_for_executions_that_ran_without_a_pod_name(builder, store_path, s
     snap(store_path)
     findings = {f.runs: f for f in audit(RULE)}
     assert set(findings) == {("run-v2",), ("taxi-on-kfp",)}
-    assert f"train #{lost}" in findings[("run-v2",)].message and "1 execution(s)" in findings[("run-v2",)].message
+    assert f"train #{lost}" in findings[("run-v2",)].message and "1 execution of run" in findings[("run-v2",)].message
     assert f"Trainer #{tfx_lost}" in findings[("taxi-on-kfp",)].message
 
 

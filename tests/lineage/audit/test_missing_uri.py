@@ -21,7 +21,7 @@ def test_local_paths_are_checked_remote_ones_are_unchecked(builder, store_path, 
     assert str(gone) in missing[0].message and missing[0].runs == ("run-local",)
     unchecked = {f.subject: f.message for f in findings if f.severity == Severity.INFO}
     assert set(unchecked) == {"gs:// URIs", "s3:// URIs"}
-    assert "1 artifact URI(s) on gs:// not checked" in unchecked["gs:// URIs"]
+    assert "1 artifact URI on gs:// not checked" in unchecked["gs:// URIs"]
 
 
 def test_quiet_when_everything_exists_or_is_deleted(builder, store_path, snap, audit, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.node_labels import short_run
+from aipipe_ops.output import plural
 
 
 class MissingPodName(AuditRule):
@@ -37,7 +38,8 @@ class MissingPodName(AuditRule):
         for run_id, pipeline, missing in rows:
             findings.append(self.finding(
                 f"run {run_id}" if run_id else "no run",
-                f"{len(missing)} execution(s) of run {short_run(run_id)} ({pipeline or '?'}) have no pod_name and "
+                f"{plural(len(missing), 'execution')} of run {short_run(run_id)} ({pipeline or '?'}) "
+                f"{'has' if len(missing) == 1 else 'have'} no pod_name and "
                 f"cannot be costed: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}",
                 [f"run {run_id}"] + [f"-> {m} pod_name missing" for m in missing], [run_id]))
         return findings

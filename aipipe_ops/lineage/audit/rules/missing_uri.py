@@ -9,6 +9,7 @@ from __future__ import annotations
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.audit.uri_check import UriChecker
 from aipipe_ops.lineage.node_labels import short_run
+from aipipe_ops.output import plural
 
 
 class MissingUri(AuditRule):
@@ -43,7 +44,7 @@ class MissingUri(AuditRule):
                                          f"{kind} #{artifact_id}: nothing at {uri}", evidence, [run_id]))
         for scheme, (count, reason) in sorted(unchecked.items()):
             findings.append(self.finding(
-                f"{scheme}:// URIs", f"{count} artifact URI(s) on {scheme}:// not checked: {reason}",
+                f"{scheme}:// URIs", f"{plural(count, 'artifact URI')} on {scheme}:// not checked: {reason}",
                 severity=Severity.INFO))
         return findings
 

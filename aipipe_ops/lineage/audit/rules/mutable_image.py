@@ -13,6 +13,7 @@ from aipipe_ops.lineage import graph
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.audit.sql import RELEASES
 from aipipe_ops.lineage.node_labels import short_run
+from aipipe_ops.output import plural
 
 
 class MutableImage(AuditRule):
@@ -47,7 +48,7 @@ class MutableImage(AuditRule):
             findings.append(self.finding(
                 f"execution {releaser}",
                 f"model #{', #'.join(map(str, models or []))} released by {step or 'a step'} was built by "
-                f"{len(hits)} step(s) running an image by tag, not by digest: {', '.join(images)}",
+                f"{plural(len(hits), 'step')} running an image by tag, not by digest: {', '.join(images)}",
                 evidence, [run_id] + [tagged[e][2] for e in hits]))
         return findings
 

@@ -19,6 +19,7 @@ from typing import Any
 from aipipe_ops.lineage import graph
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.node_labels import short_run
+from aipipe_ops.output import plural
 
 _TRUE_KEYS = ("anomalies_found", "has_anomalies")
 _COUNT_KEYS = ("num_anomalies", "anomaly_count", "anomalies_count")
@@ -100,7 +101,7 @@ class TrainedOnAnomalies(AuditRule):
             reasons = []
             for dataset_id, hops, anomalies_id in hits:
                 info = flagged[anomalies_id]
-                evidence.append(f"<- dataset #{dataset_id} ({hops} hops up)")
+                evidence.append(f"<- dataset #{dataset_id} ({plural(hops, 'hop')} up)")
                 evidence.append(f"   judged by anomalies #{anomalies_id} from {info['step'] or 'validator'} "
                                 f"#{info['validator']} (run {short_run(info['run'])}): {info['verdict']}")
                 runs.append(info["run"])

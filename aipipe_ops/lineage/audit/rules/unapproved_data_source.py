@@ -15,6 +15,7 @@ from __future__ import annotations
 from aipipe_ops.lineage import graph
 from aipipe_ops.lineage.audit.finding import AuditContext, AuditRule, Severity
 from aipipe_ops.lineage.node_labels import short_run
+from aipipe_ops.output import plural
 
 
 class UnapprovedDataSource(AuditRule):
@@ -64,10 +65,11 @@ class UnapprovedDataSource(AuditRule):
             evidence = [f"dataset #{dataset_id} {uri or ''} ({how})".replace("  ", " ")]
             evidence += [f"-> model #{m} (run {short_run(model_runs.get(m))})" for m in models[:10]]
             if len(models) > 10:
-                evidence.append(f"-> and {len(models) - 10} more models")
+                evidence.append(f"-> and {plural(len(models) - 10, 'more model')}")
             findings.append(self.finding(
                 f"artifact {dataset_id}",
-                f"dataset #{dataset_id} trained {len(models)} model(s) from an unapproved source: {'; '.join(reasons)}",
+                f"dataset #{dataset_id} trained {plural(len(models), 'model')} from an unapproved source: "
+                f"{'; '.join(reasons)}",
                 evidence, [run_id] + [model_runs.get(m) for m in models]))
         return findings
 
