@@ -87,29 +87,36 @@ class DuckDBSql:
     # much as reading the labels): the lambda gives every element the number of its key among the wanted ones
     # (0 for any other key), list_position finds the first element with that number, natively, and the value is
     # read there through a cast that keeps only the struct's `value` field (no copy of the keys). A label is
-    # looked up only in rows whose largest number reaches its own (most rows carry no run label: those lookups
-    # are skipped). The positions are those of the exact key strings, so the value is
-    # list_filter(labels, l.key = key)[1].value, duplicates and NULL elements included. docs/billing.md
-    # "Performance" has the measurements.
+    # looked up only in rows that carry its key: the row's bit mask of the numbers present (list_bit_or) says
+    # which (a row carries 4-6 of the 14 keys; most carry no run or step label). The positions are those of the
+    # exact key strings, so the value is list_filter(labels, l.key = key)[1].value, duplicates and NULL elements
+    # included. docs/billing.md "Performance" has the measurements.
     LABEL_CODES = "_label_codes"
     LABEL_VALUES = "_label_values"
-    LABEL_MAX = "_label_max"
+    LABEL_MASK = "_label_mask"
 
     def label_columns(self, keys: tuple[str, ...]) -> list[list[str]]:
+        if len(keys) > 62:
+            raise ValueError("at most 62 label keys fit the BIGINT bit mask")
         case = " ".join(f"WHEN {self.quote(k)} THEN {i}" for i, k in enumerate(keys, 1))
         return [[f"list_transform(labels, lambda l: CASE l.key {case} ELSE 0 END) AS {self.LABEL_CODES}",
                  f'CAST(labels AS STRUCT("value" VARCHAR)[]) AS {self.LABEL_VALUES}'],
-                [f"list_max({self.LABEL_CODES}) AS {self.LABEL_MAX}"]]
+                [f"list_bit_or(list_transform({self.LABEL_CODES}, lambda c: CAST(1 AS BIGINT) << c)) "
+                 f"AS {self.LABEL_MASK}"]]
 
     def label(self, key: str, keys: tuple[str, ...]) -> str:
         code = keys.index(key) + 1
-        return (f"CASE WHEN {self.LABEL_MAX} >= {code} "
+        return (f"CASE WHEN ({self.LABEL_MASK} & {1 << code}) <> 0 "
                 f"THEN {self.LABEL_VALUES}[list_position({self.LABEL_CODES}, {code})].value END")
 
-    def credit_sum(self) -> str:
+    def credit_sum(self, types: tuple[str, ...] = ()) -> str:
+        """Σ of a row's credits (of `types` only, when given: credits.type)."""
         # Most rows carry no credit: list_sum (an aggregate per row) runs only for those that do.
+        credits = "credits"
+        if types:
+            credits = f"list_filter(credits, lambda c: c.type IN ({', '.join(self.quote(t) for t in types)}))"
         return (f"CASE WHEN len(credits) = 0 THEN CAST(0 AS {self.money_type}) ELSE "
-                f"coalesce(list_sum(list_transform(credits, lambda c: CAST(c.amount AS {self.money_type}))), "
+                f"coalesce(list_sum(list_transform({credits}, lambda c: CAST(c.amount AS {self.money_type}))), "
                 f"CAST(0 AS {self.money_type})) END")
 
     def money(self, expr: str) -> str:
@@ -148,8 +155,10 @@ class BigQuerySql:
     def label(self, key: str, keys: tuple[str, ...]) -> str:
         return f"(SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = {self.quote(key)} LIMIT 1)"
 
-    def credit_sum(self) -> str:
-        return f"IFNULL((SELECT SUM(CAST(c.amount AS {self.money_type})) FROM UNNEST(credits) AS c), 0)"
+    def credit_sum(self, types: tuple[str, ...] = ()) -> str:
+        """Σ of a row's credits (of `types` only, when given: credits.type)."""
+        where = f" WHERE c.type IN ({', '.join(self.quote(t) for t in types)})" if types else ""
+        return f"IFNULL((SELECT SUM(CAST(c.amount AS {self.money_type})) FROM UNNEST(credits) AS c{where}), 0)"
 
     def money(self, expr: str) -> str:
         return f"CAST({expr} AS {self.money_type})"

@@ -27,5 +27,6 @@ RESOURCE_KINDS = ("cpu", "ram", "gpu", "tpu", "disk", "network", "cluster_fee", 
 
 # Attribution buckets: what runs carry, then what stays in a bucket of its own. Together they hold every cent.
 ATTRIBUTED_BUCKETS = ("direct", "idle_share", "overhead_share", "shared")
-LEFTOVER_BUCKETS = ("idle", "overhead", "unattributed")
+# commitment: fees kept whole (--commitments separate); unused_commitment: what no usage absorbed (amortize).
+LEFTOVER_BUCKETS = ("idle", "overhead", "commitment", "unused_commitment", "unattributed")
 BUCKETS = ATTRIBUTED_BUCKETS + LEFTOVER_BUCKETS

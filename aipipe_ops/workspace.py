@@ -316,6 +316,25 @@ def _workloads_v8(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V8_WORKLOADS)
 
 
+# Version 9: commitments (docs/cost-model.md §13): cost lines keep the usage region, the usage amount and the
+# resource-based commitment credits, what a commitment fee is amortised over. The line fingerprint covers the region,
+# so the fingerprints of cells loaded before are dropped again: loading the same source again finds the same cells by
+# their control totals and rewrites their lines with the new columns (cells.py `refreshed`); the files it remembers
+# are forgotten so that they are read again.
+SCHEMA_V9_COMMITMENTS = f"""
+ALTER TABLE cost_lines ADD COLUMN region VARCHAR;
+ALTER TABLE cost_lines ADD COLUMN usage_amount DOUBLE;
+ALTER TABLE cost_lines ADD COLUMN cud_credits {MONEY};
+ALTER TABLE attributions ADD COLUMN commitment_policy VARCHAR;
+UPDATE export_cells SET fingerprint = NULL;
+DELETE FROM loaded_files;
+"""
+
+
+def _commitments_v9(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V9_COMMITMENTS)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
@@ -326,6 +345,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "billing: step cost labels on cost_lines, step cost methods", _step_labels_v6),
     Migration(7, "billing: the invoice month an attribution covers", _invoice_month_v7),
     Migration(8, "billing: workloads on cost and attribution lines", _workloads_v8),
+    Migration(9, "billing: commitments (region, usage amount, commitment credits)", _commitments_v9),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version

@@ -62,7 +62,7 @@ def _check_pipeline(con, pipeline: str) -> None:
               help="Only this report (repeatable): pipeline-costs, lineage-audit. Default: all.")
 @pass_app
 def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, idle: str, shared: str,
-           share_namespaces: tuple[str, ...], names: tuple[str, ...]) -> None:
+           share_namespaces: tuple[str, ...], commitments: str, names: tuple[str, ...]) -> None:
     """Write the cost and lineage audit reports: HTML, Markdown, CSV and JSON with the same numbers.
 
     pipeline-costs: what each pipeline, run, step and pushed model cost; GPU/TPU/CPU/storage/network shares;
@@ -81,7 +81,7 @@ def report(app, out_dir: str, formats: str, since, until, pipeline: str | None, 
     fmts = _formats(formats)
     params = ReportParameters(since=since.date() if since else None, until=until.date() if until else None,
                               pipeline=pipeline,
-                              policy=policy_of(idle, shared, share_namespaces))
+                              policy=policy_of(idle, shared, share_namespaces, commitments))
     if params.since and params.until and params.since > params.until:
         raise ConfigError(f"--since {params.since} is after --until {params.until}")
     specs = [get_report(n) for n in names] if names else list(all_reports())

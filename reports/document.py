@@ -62,7 +62,8 @@ class ReportParameters:
 
     def as_dict(self) -> dict[str, Any]:
         return {"since": self.since, "until": self.until, "pipeline": self.pipeline, "idle": self.policy.idle,
-                "shared": self.policy.shared, "share_namespaces": list(self.policy.share_namespaces)}
+                "shared": self.policy.shared, "share_namespaces": list(self.policy.share_namespaces),
+                "commitments": self.policy.commitments}
 
     def describe_period(self) -> str:
         if self.since and self.until:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from aipipe_ops.billing.attribution.attribute import attribute, is_stale, latest_attribution
+from aipipe_ops.billing.attribution.attribute import answers, attribute, is_stale, latest_attribution
+from aipipe_ops.errors import ReconciliationError
 from aipipe_ops.billing.idle_accelerators import idle_accelerators
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import reconcile
@@ -62,16 +63,6 @@ MAX_DAILY_PERIODS = 92
 NANO = Decimal("0.000000001")
 
 
-def answers(attribution: dict[str, Any] | None, params: ReportParameters) -> bool:
-    """Does this attributions row answer the report's question: the same policy and the same window?"""
-    if attribution is None:
-        return False
-    made = (attribution["idle_policy"], attribution["shared_policy"], tuple(attribution["share_namespaces"] or ()),
-            attribution["since"], attribution["until"])
-    p = params.policy
-    return made == (p.idle, p.shared, tuple(p.share_namespaces), params.since, params.until)
-
-
 @dataclass
 class Ledger:
     workspace: Workspace
@@ -96,11 +87,18 @@ class Ledger:
         if not self.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]:
             self.notes.append("The workspace holds no billing data: load an export with `aipipe billing load`.")
             return
-        latest = latest_attribution(self.con)
-        if not answers(latest, self.params) or is_stale(self.con, latest["created_at"]):
-            attribute(self.workspace, self.params.policy, UsageWindow(self.params.since, self.params.until))
+        # The engine reuses the latest attribution when it answers this question, refreshes the days loaded since,
+        # or attributes the window again: the same call as `aipipe costs`.
+        window = UsageWindow(self.params.since, self.params.until)
+        try:
+            attribute(self.workspace, self.params.policy, window, incremental=True)
+        except ReconciliationError:
+            # The stored attribution answers the question but its lines no longer add up to the export: the report
+            # is still written, with the difference on its first screen and a warning (never a silent "ok").
             latest = latest_attribution(self.con)
-        self.attribution = latest
+            if not answers(latest, self.params.policy, window) or is_stale(self.con, latest["created_at"]):
+                raise
+        self.attribution = latest_attribution(self.con)
 
     # -- scope ------------------------------------------------------------------------------------------------
     def prepare(self) -> "Ledger":
@@ -162,12 +160,16 @@ class Ledger:
         if not self.attribution:
             return {"idle": "–", "overhead": "–", "source": "no attribution"}
         a = self.attribution
-        idle = {"share": "shared to runs", "separate": "kept separate"}.get(a["idle_policy"], a["idle_policy"])
-        shared = {"separate": "kept separate", "weighted": "shared to runs by cost",
-                  "even": "shared to runs evenly"}.get(a["shared_policy"], a["shared_policy"])
+        idle = {"share": "shared to workloads", "separate": "kept separate"}.get(a["idle_policy"], a["idle_policy"])
+        shared = {"separate": "kept separate", "weighted": "shared to workloads by cost",
+                  "even": "shared to workloads evenly"}.get(a["shared_policy"], a["shared_policy"])
+        commitments = a.get("commitment_policy") or "separate"
         options = [f"--idle {a['idle_policy']}", f"--shared {a['shared_policy']}",
-                   *(f"--share-namespace {ns}" for ns in a["share_namespaces"] or ())]
-        return {"idle": idle, "overhead": shared, "source": " ".join(options)}
+                   *(f"--share-namespace {ns}" for ns in a["share_namespaces"] or ()), f"--commitments {commitments}"]
+        return {"idle": idle, "overhead": shared,
+                "commitments": {"amortize": "amortised over the usage they covered",
+                                "separate": "kept separate"}.get(commitments, commitments),
+                "source": " ".join(options)}
 
     def run_totals(self, currency: str) -> list[dict[str, Any]]:
         weeks = self.week_windows()

@@ -27,6 +27,7 @@ from aipipe_ops.gcp.accelerators import (
 )
 from aipipe_ops.gcp.regions import GCP_REGIONS, REGION, REGION_ZONES, ZONE
 from aipipe_ops.gcp.tpus import TPU_MACHINE_TYPES, TpuSlice, tpu_slice
+from aipipe_ops.output import plural
 from stacks.labels import label_value, valid_label_value
 
 NAMESPACE = "aipipe"
@@ -499,7 +500,7 @@ def _tpu_pool(index: int, raw: Any, region: str | None, seen: set[str], problems
     tpu = None
     if machine and topology:
         if topology not in machine.topologies:
-            problems.add(f"{key}.topology", f"{machine.machine_type} ({machine.chips_per_vm} chips per VM) "
+            problems.add(f"{key}.topology", f"{machine.machine_type} ({plural(machine.chips_per_vm, 'chip')} per VM) "
                                             f"cannot form {topology}; allowed: {machine.topologies_text()}")
         else:
             tpu = tpu_slice(machine.machine_type, topology)

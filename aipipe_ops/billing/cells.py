@@ -6,8 +6,9 @@ every cost line belongs to exactly one. Each load stages, in one scan of the exp
 control totals taken from the raw rows (rows, Σ cost, Σ credits) plus a content fingerprint, then compares the
 incoming cells with the cells the workspace holds, whatever source they came through:
 
-- same key and same totals and fingerprint: already held, its lines are not written again (a cell held from before
-  the workspace's lines gained a column has no fingerprint: its control totals decide);
+- same key and same totals and fingerprint: already held, its lines are not written again;
+- same key and same totals, held from before the workspace's lines gained a column (no fingerprint: a migration
+  dropped it): the same money, so its lines are rewritten from this load with every column (`refreshed`);
 - same key, different totals: the load is refused (nothing written) unless --replace says to replace those cells;
 - a new key (new days, late rows and corrections, which come with a later export_time): added.
 
@@ -28,7 +29,7 @@ CELLS = "_cells"
 # and the BigQuery table the lines came from give the same fingerprint.
 _FINGERPRINTED = ("billing_account", "invoice_month", "project", "service_id", "service", "sku_id", "sku", "cluster",
                   "node_pool", "namespace", "run_label", "workflow", "vertex_run", "currency", "cost_type",
-                  "step_label", "workload_label")
+                  "step_label", "workload_label", "region")
 
 
 def _canonical_sql() -> str:
@@ -38,6 +39,12 @@ def _canonical_sql() -> str:
               f"CAST(CAST(cost AS {MONEY}) AS VARCHAR)", f"CAST(CAST(credits AS {MONEY}) AS VARCHAR)",
               "CAST(export_rows AS VARCHAR)"]
     return f"concat_ws(chr(31), {', '.join(parts)})"
+
+
+def _line_fingerprint_sql() -> str:
+    # md5_number_lower, computed arithmetically: DuckDB's macro reaches the same 64 bits through a bit string and
+    # text, which costs as much as the md5 itself.
+    return f"CAST(md5_number({_canonical_sql()}) >> 64 AS UBIGINT)"
 
 
 def same(keys, a: str, b: str) -> str:
@@ -78,7 +85,7 @@ def build_cells(con, replace: bool) -> None:
         CREATE OR REPLACE TEMP TABLE {CELLS} AS
         WITH c AS (SELECT {keys}, sum(export_rows) AS rows, sum(cost) AS cost, sum(credits) AS credits
                    FROM {STAGE} WHERE is_cell = 1 GROUP BY ALL),
-             f AS (SELECT {keys}, sum(md5_number_lower({_canonical_sql()})) AS fingerprint
+             f AS (SELECT {keys}, sum({_line_fingerprint_sql()}) AS fingerprint
                    FROM {STAGE} WHERE is_cell = 0 GROUP BY ALL),
              h AS (SELECT {keys}, sum(rows) AS rows, sum(cost) AS cost, sum(credits) AS credits,
                           sum(fingerprint) AS fingerprint, string_agg(DISTINCT source, ', ') AS sources
@@ -87,7 +94,9 @@ def build_cells(con, replace: bool) -> None:
                f.fingerprint,
                CASE WHEN h.rows IS NULL THEN 'new'
                     WHEN h.rows = c.rows AND h.cost = c.cost AND h.credits = c.credits
-                         AND (h.fingerprint IS NULL OR h.fingerprint = f.fingerprint) THEN 'held'
+                         AND h.fingerprint IS NULL THEN 'refreshed'
+                    WHEN h.rows = c.rows AND h.cost = c.cost AND h.credits = c.credits
+                         AND h.fingerprint = f.fingerprint THEN 'held'
                     WHEN {'true' if replace else 'false'} THEN 'replaced'
                     ELSE 'conflict' END AS status,
                h.sources AS held_by, h.rows AS held_rows, h.cost + h.credits AS held_net
@@ -116,10 +125,10 @@ def conflict_message(con, source: str) -> str | None:
 
 
 def remove_replaced(con) -> list[int]:
-    """Delete the held lines and cells that `replaced` cells replace (whatever source holds them); returns the
-    load ids whose totals changed."""
+    """Delete the held lines and cells that `replaced` and `refreshed` cells replace (whatever source holds them);
+    returns the load ids whose totals changed."""
     keys = ", ".join(CELL_KEYS)
-    gone = f"(SELECT {keys} FROM {CELLS} WHERE status = 'replaced')"
+    gone = f"(SELECT {keys} FROM {CELLS} WHERE status IN ('replaced', 'refreshed'))"
     load_ids = [r[0] for r in con.execute(
         f"SELECT DISTINCT e.load_id FROM export_cells e SEMI JOIN {gone} g ON {same(CELL_KEYS, 'e', 'g')}").fetchall()]
     con.execute(f"DELETE FROM cost_lines e WHERE EXISTS (SELECT 1 FROM {gone} g WHERE {same(CELL_KEYS, 'e', 'g')})")

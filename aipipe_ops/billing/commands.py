@@ -155,8 +155,8 @@ def load(app, sources, since, until, late_days, max_bytes_billed, replace, fmt) 
 @_source_options
 @format_option()
 @pass_app
-def costs(app, sources, by, since, until, invoice_month, idle, shared, share_namespaces, method, recompute,
-          late_days, max_bytes_billed, fmt) -> None:
+def costs(app, sources, by, since, until, invoice_month, idle, shared, share_namespaces, commitments, method,
+          recompute, late_days, max_bytes_billed, fmt) -> None:
     """Attribute billing costs to pipelines, runs, steps and models, and reconcile with the export's total.
 
     The rows add up to the export's net total per currency (except --by model, whose provenance costs overlap);
@@ -166,7 +166,7 @@ def costs(app, sources, by, since, until, invoice_month, idle, shared, share_nam
     from aipipe_ops.billing.attribution.attribute import attribute
 
     _check_sources(sources)
-    policy = policy_of(idle, shared, share_namespaces)
+    policy = policy_of(idle, shared, share_namespaces, commitments)
     window = _window(since, until, invoice_month)
     # Only loading (--billing) may create the workspace; attributing a missing one is an error, not an empty file.
     with app.open_workspace(create=bool(sources)) as ws:
@@ -180,13 +180,19 @@ def costs(app, sources, by, since, until, invoice_month, idle, shared, share_nam
         if method != "label" and by == "step":
             from aipipe_ops.billing.attribution.step_methods import steps_by_method
 
-            rows, columns = breakdown(ws.con, by, **steps_by_method(ws.con, window, method))
+            rows, columns = breakdown(ws.con, by, **steps_by_method(ws.con, window, method, policy))
         else:
             rows, columns = breakdown(ws.con, by)
         note = None if rows else _holdings_note(ws.con, window)
+        old = ws.con.execute("SELECT count(DISTINCT source) FROM export_cells WHERE fingerprint IS NULL").fetchone()[0]
+        if old and not note:
+            note = (f"{old} billing source(s) were loaded by an older aipipe: their lines lack the region, usage and "
+                    f"commitment credits commitments are amortised over. Load them again (`aipipe billing "
+                    f"sources` lists them) to refresh their lines")
     rec_columns = list(RECONCILIATION_COLUMNS)
     if fmt == "json":
         click.echo(to_json({"by": by, "idle": idle, "shared": shared, "share_namespaces": list(share_namespaces),
+                            "commitments": commitments,
                             "since": window.since, "until": window.until,
                             "invoice_month": _month_text(window.invoice_month), "rows": rows,
                             "reconciliation": result.reconciliation}))
@@ -196,7 +202,7 @@ def costs(app, sources, by, since, until, invoice_month, idle, shared, share_nam
     else:
         # A table shows the columns some row fills (JSON and CSV keep every key in every row).
         columns = [c for c in columns if any(r.get(c) not in (None, "") for r in rows)] or columns
-        title = f"Costs by {by} (idle: {idle}, shared: {shared})"
+        title = f"Costs by {by} (idle: {idle}, shared: {shared}, commitments: {commitments})"
         if window:
             title += f", {window.describe()}"
         echo(rows, columns, "table", title=title)

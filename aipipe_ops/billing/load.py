@@ -4,6 +4,7 @@ one transaction (a failed or refused load changes nothing). docs/billing.md "Wha
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -92,34 +93,46 @@ def load_billing(ws: Workspace, spec: str, window: UsageWindow | None = None,
     source = open_source(spec, options)
     con = ws.con
     prepare_connection(con)
-    lit = DUCKDB.literal  # values are inlined, not bound: see DuckDBSql.literal
     notes: list[str] = []
+    try:
+        return _load(ws, con, source, spec, window, replace, notes)
+    finally:  # the staged lines are as large as the load: free them for what runs next on this connection
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS {cells.STAGE}; DROP TABLE IF EXISTS {cells.CELLS}")
+
+
+def _load(ws: Workspace, con, source, spec: str, window: UsageWindow, replace: bool, notes: list[str]) -> LoadSummary:
+    lit = DUCKDB.literal  # values are inlined, not bound: see DuckDBSql.literal
+    files = _select_files(con, source, window, notes)
+    if hasattr(source, "incremental_since") and not window:
+        source.incremental_since = _watermark(con, source.spec)  # bq://: only what can be newer
+    # Staged before the load's transaction: a table created inside a transaction has no row count for the optimizer
+    # until it commits, which then takes the staged lines for the small side of the run lookups and builds a hash
+    # table of every line (2.6 M lines: +1.8 GB). Staging writes nothing of the workspace's.
+    if files is None or files:
+        staged = _stage(con, source, window)
+    if files is not None and len(files) > 1:
+        twins, partial = cells.file_twins(con)
+        if partial:
+            pairs = "; ".join(f"{a} and {b}" for a, b in partial[:5])
+            raise InputError(f"--billing {spec}: refused, nothing was loaded: files hold some of the same "
+                             f"export rows but not all: {pairs}. Load one copy of each extract")
+        if twins:
+            notes += [f"{t}: holds the same rows as {k}: read once" for t, k in twins.items()]
+            files = [f for f in files if f["path"] not in twins]
+            source.files = [f["path"] for f in files]
+            staged = _stage(con, source, window)
     with ws.transaction():
         load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0]
         load_lit = lit(int(load_id))
-        files = _select_files(con, source, window, notes)
-        if hasattr(source, "incremental_since") and not window:
-            source.incremental_since = _watermark(con, source.spec)  # bq://: only what can be newer
         if files is not None and not files:  # every file already loaded
             return LoadSummary(int(load_id), source.canonical, f"0 file(s) read from {spec}", 0, 0, [],
                                files_skipped=source.files_skipped, notes=notes)
-        staged = _stage(con, source, window)
-        if files is not None and len(files) > 1:
-            twins, partial = cells.file_twins(con)
-            if partial:
-                pairs = "; ".join(f"{a} and {b}" for a, b in partial[:5])
-                raise InputError(f"--billing {spec}: refused, nothing was loaded: files hold some of the same "
-                                 f"export rows but not all: {pairs}. Load one copy of each extract")
-            if twins:
-                notes += [f"{t}: holds the same rows as {k}: read once" for t, k in twins.items()]
-                files = [f for f in files if f["path"] not in twins]
-                source.files = [f["path"] for f in files]
-                staged = _stage(con, source, window)
         cells.build_cells(con, replace)
         message = cells.conflict_message(con, spec)
         if message:
             raise InputError(message)
-        changed = cells.remove_replaced(con) if replace else []
+        changed = cells.remove_replaced(con)
         written = _write(con, staged.source, load_id)
         changed.append(load_id)
         cells.refresh_totals(con, changed)
@@ -140,6 +153,9 @@ def load_billing(ws: Workspace, spec: str, window: UsageWindow | None = None,
             FROM export_cells WHERE load_id = {load_lit} GROUP BY currency ORDER BY currency""").fetchall()
         if counts.get("held"):
             notes.append(f"{int(counts['held']):,} export rows already in the workspace: not counted again")
+        if counts.get("refreshed"):
+            notes.append(f"{int(counts['refreshed']):,} export rows were loaded by an older aipipe: their cost lines "
+                         f"were rewritten with every column this version keeps (the same money)")
     return LoadSummary(int(load_id), staged.source, staged.description, rows_read, written["lines"],
                        [dict(zip(("currency", "cost", "credits", "net_cost", "export_rows"), t)) for t in totals],
                        rows_new=int(counts.get("new", 0)), rows_held=int(counts.get("held", 0)),
@@ -154,8 +170,8 @@ def _write(con, source_name: str, load_id: int) -> dict:
     cols = ", ".join(COST_LINE_COLUMNS)
     statuses = dict(con.execute(f"SELECT status, count(*) FROM {cells.CELLS} GROUP BY status").fetchall())
     lines = f"(SELECT {cols} FROM {cells.STAGE} WHERE is_cell = 0)"
-    if set(statuses) - {"new", "replaced"}:  # some cells are held: keep only the lines of the others (a semi-join)
-        wanted = f"(SELECT {', '.join(CELL_KEYS)} FROM {cells.CELLS} WHERE status IN ('new', 'replaced'))"
+    if set(statuses) - {"new", "replaced", "refreshed"}:  # some cells are held: keep the others' lines (a semi-join)
+        wanted = f"(SELECT {', '.join(CELL_KEYS)} FROM {cells.CELLS} WHERE status IN ('new', 'replaced', 'refreshed'))"
         lines = (f"(SELECT s.* FROM {lines} s SEMI JOIN {wanted} w ON {cells.same(CELL_KEYS, 's', 'w')})")
     # The lines are resolved to runs on the way in (a few hash lookups in the small runs table per line).
     # runs.resolved_lines_sql is looked up at call time: the fault-injection tests replace it.
@@ -167,7 +183,7 @@ def _write(con, source_name: str, load_id: int) -> dict:
     con.execute(f"""
         INSERT INTO export_cells (load_id, source, {', '.join(CELL_KEYS)}, rows, cost, credits, net_cost, fingerprint)
         SELECT {load_lit}, {source_lit}, {', '.join(CELL_KEYS)}, rows, cost, credits, net_cost, fingerprint
-        FROM {cells.CELLS} WHERE status IN ('new', 'replaced')
+        FROM {cells.CELLS} WHERE status IN ('new', 'replaced', 'refreshed')
     """)
     n, watermark = con.execute(f"SELECT count(*), max(export_time) FROM cost_lines WHERE load_id = {load_lit}"
                                ).fetchone()

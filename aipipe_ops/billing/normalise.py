@@ -126,6 +126,8 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     ("workflow", lambda r: r.d.label(WORKFLOW_LABEL, LABEL_KEYS)),
     ("vertex_run", lambda r: r.d.label(VERTEX_RUN_LABEL, LABEL_KEYS)),
     ("step_label", lambda r: f"COALESCE({r.d.label(STEP_LABEL, LABEL_KEYS)}, {r.d.label(JOB_STEP_LABEL, LABEL_KEYS)})"),
+    # Where the usage ran: a resource-based commitment covers usage in its region (billing/attribution/commitments.py).
+    ("region", lambda r: r.col("location.region")),
     ("workload_label", lambda r: f"COALESCE({', '.join(r.d.label(k, LABEL_KEYS) for k in WORKLOAD_LABELS)})"),
     ("currency", lambda r: r.col("currency")),
     ("cost_type", lambda r: f"COALESCE({r.col('cost_type')}, 'regular')"),
@@ -133,6 +135,8 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     # belongs to exactly one batch cell (CELL_KEYS) and a reload can tell held rows from new ones.
     ("export_time", lambda r: r.d.ts(r.col("export_time", r.d.timestamp_type))),
 )
+# Credits of a resource-based commitment (reference/billing.md §4.1, 2026-updates.md §3).
+CUD_CREDIT_TYPES = ("COMMITTED_USAGE_DISCOUNT",)
 # The cell of a line, as the line query groups it (the usage hour; the load rolls hours up to US/Pacific days).
 CELL_GROUP_KEYS = ("billing_account", "invoice_month", "usage_start", "currency", "export_time")
 # The identity of an export batch cell in the workspace (export_cells).
@@ -149,7 +153,7 @@ COST_LINE_COLUMNS = (
     "usage_start", "usage_day", "invoice_month", "project", "service", "service_id", "sku_id", "sku",
     "resource_kind", "cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "cost",
     "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows", "billing_account", "step_label",
-    "workload_label",
+    "workload_label", "region", "usage_amount", "cud_credits",
 )
 # What the staged query returns beyond COST_LINE_COLUMNS: is_cell (1 for a cell's control totals, 0 for a line),
 # file (the file a cell's rows came from; NULL for lines and for BigQuery) and row_hash (Σ of a 64-bit hash of each
@@ -184,6 +188,11 @@ def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: li
     row_cols += [
         f"{dialect.money(r.col('cost'))} AS cost",
         f"{dialect.credit_sum()} AS credits",
+        # The commitment credits alone and the usage amount: what a commitment's fee is amortised over.
+        (f"{dialect.credit_sum(CUD_CREDIT_TYPES)} AS cud_credits" if "credits.type" in present
+         else f"{dialect.null(dialect.money_type)} AS cud_credits"),
+        f"CAST({r.col('usage.amount', 'DOUBLE' if dialect.name == 'duckdb' else 'FLOAT64')} AS "
+        f"{'DOUBLE' if dialect.name == 'duckdb' else 'FLOAT64'}) AS usage_amount",
     ]
     key_names = [name for name, _ in KEYS]
     file_expr = f"{dialect.col(file_column)}" if file_column else dialect.null(dialect.string_type)
@@ -206,7 +215,8 @@ def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: li
     cell_set = ", ".join(("file",) + CELL_GROUP_KEYS)
     grouped = (
         f"SELECT {keys}, {', '.join(f'ANY_VALUE({n}) AS {n}' for n, _ in DETAILS)}, SUM(cost) AS cost, "
-        f"SUM(credits) AS credits, COUNT(*) AS export_rows, GROUPING(sku_id) AS is_cell, file, "
+        f"SUM(credits) AS credits, SUM(cud_credits) AS cud_credits, SUM(usage_amount) AS usage_amount, "
+        f"COUNT(*) AS export_rows, GROUPING(sku_id) AS is_cell, file, "
         f"{row_hash} AS row_hash "
         f"FROM ({rows_sql}) AS export_rows "
         f"GROUP BY GROUPING SETS (({keys}), ({cell_set}))"

@@ -190,6 +190,7 @@ class Truth:
     idle_by_pool: np.ndarray = None
     rows_by_bucket: np.ndarray = None
     tenant_net: np.ndarray = None
+    ledger: object = None  # ground_truth_allocation.AllocationLedger: the rows again, for the policies' truth
 
     def __post_init__(self):
         z = lambda n: np.zeros(n, dtype=np.int64)  # noqa: E731
@@ -214,6 +215,8 @@ class Truth:
         np.add.at(self.tenant_net, b.run[other], net[other])
         idle = b.bucket == B["idle"]
         np.add.at(self.idle_by_pool, b.pool[idle], net[idle])
+        if self.ledger is not None:
+            self.ledger.add(b)
 
 
 class BillingPricer:

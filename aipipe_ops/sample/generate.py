@@ -31,8 +31,9 @@ from aipipe_ops.sample.defaults import DEFAULT_START, DEFAULT_TENANTS
 from aipipe_ops.sample.fake_clock import child_environment, find_libfaketime, scratch_dir
 from aipipe_ops.sample.fleet import build_fleet, check_days
 from aipipe_ops.sample.ground_truth import build_ground_truth, iso, write_ground_truth
+from aipipe_ops.sample.ground_truth_allocation import AllocationLedger
 from aipipe_ops.sample.hourly_usage import PodTable, VmTable
-from aipipe_ops.sample.kfp_api_responses import write_kfp_api_responses
+from aipipe_ops.sample.kfp_api_responses import pipeline_spec, write_kfp_api_responses
 from aipipe_ops.sample.mlmd_ops import build_store_plan
 from aipipe_ops.sample.pipelines import PIPELINES
 from aipipe_ops.sample.placement import place_pods
@@ -148,13 +149,15 @@ def generate_fleet(out: str | Path, runs: int, days: int, seed: int, start: date
             vm_table = VmTable.build(vms)
             pricer = BillingPricer(fleet.runs, vm_table, len(steps), seed, (fleet.start, fleet.end), workloads)
             pricer.step_labels = StepLabels.for_fleet(fleet.runs, step_index, (fleet.start, fleet.end), seed)
+            pricer.truth.ledger = AllocationLedger(pricer.tables, fleet.runs, workloads)
             stats = write_billing_export(tmp / "billing", pricer, PodTable.build(pods, run_index, step_index),
                                          vm_table, fleet.start, fleet.end, formats,
                                          tenants=PodTable.for_tenants(other_pods) if other_pods else None,
                                          on_day=lambda d, n: bar.update(billing_task, completed=d + 1))
             ids = writer.join(tmp / "mlmd.sqlite")
         # The KFP v2 runs again as the KFP REST API serves them (both generations), read back from the store.
-        kfp_api = write_kfp_api_responses(tmp / "mlmd.sqlite", tmp)
+        kfp_api = write_kfp_api_responses(tmp / "mlmd.sqlite", tmp, {r.key: pipeline_spec(r) for r in fleet.runs
+                                                                     if r.orchestrator == "kfp-v2"})
         truth = build_ground_truth(fleet, vms, pricer.truth, ids, step_index, stats.rows, workloads)
         truth["step_labels"] = pricer.step_labels.describe()
         write_ground_truth(tmp / "ground_truth.json", truth)

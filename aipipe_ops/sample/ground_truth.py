@@ -116,6 +116,10 @@ def build_ground_truth(fleet: Fleet, vms: list[NodeVM], truth: Truth, ids: dict,
         "billing_rows": billing_rows,
         "billing_rows_by_bucket": {b: int(truth.rows_by_bucket[i]) for i, b in enumerate(BUCKETS)},
     }
+    allocation, run_allocation = truth.ledger.allocation() if truth.ledger is not None else (None, {})
+    for r_index, run in enumerate(fleet.runs):
+        if r_index in run_allocation:
+            runs[run.key]["allocation"] = run_allocation[r_index]
     return {
         "format": FORMAT,
         "currency": CURRENCY,
@@ -128,6 +132,7 @@ def build_ground_truth(fleet: Fleet, vms: list[NodeVM], truth: Truth, ids: dict,
                                      "labels": {f"k8s-label/{k}": v for k, v in w.labels},
                                      "net_cost": _usd(truth.tenant_net[w.index])} for w in workloads or []},
         "runs": runs,
+        **({"allocation": allocation} if allocation is not None else {}),
         "artifacts": artifacts,
         "counts": counts,
     }

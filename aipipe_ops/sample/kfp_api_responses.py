@@ -7,6 +7,13 @@ kubeflow/pipelines backend/api/v2beta1 as the API server marshals them (protojso
 names, enums by name, int64 as strings): run.proto on release-2.17, and run.proto / artifact.proto of PR #13986
 on releases without MLMD (docs/lineage.md lists what was checked). Ids are the MLMD ids as strings (a real native
 server uses UUIDs, which the source maps to stable 63-bit ids).
+
+Each run carries its `pipeline_spec` as the KFP SDK compiles it (kubeflow/pipelines
+sdk/python/test_data/pipelines/pipeline_with_resource_spec.yaml): root DAG tasks -> components -> executors, each
+container with the `resources` its task's pod requests (cpuRequest in cores, memoryRequest in GB, their
+resourceCpuRequest / resourceMemoryRequest quantity strings, and the accelerator's resourceType / resourceCount), as
+`set_cpu_request`, `set_memory_request` and `set_accelerator_type` / `set_accelerator_limit` write them. MLMD never
+records them; the API is where the lineage learns a step's requests.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import uuid
 from pathlib import Path
 
 from aipipe_ops.lineage.snapshot import snapshot
+from aipipe_ops.sample import pipelines as P
+from aipipe_ops.sample.plan import RunPlan
 from aipipe_ops.workspace import Workspace
 
 RUN_STATES = {"SUCCEEDED": "SUCCEEDED", "FAILED": "FAILED", "RUNNING": "RUNNING", "CANCELED": "CANCELED"}
@@ -42,8 +51,50 @@ def _id(kind: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE_UUID, f"{kind}/{name}"))
 
 
-def write_kfp_api_responses(store: Path, out: Path) -> Path:
-    """Write `out/kfp_api/v2beta1/...` from the MLMD store at `store`; returns that directory."""
+def _resources(cpu_m: int, memory_mib: int, gpus: int, tpu_chips: int) -> dict:
+    """A container's `resources` as the KFP SDK compiles set_cpu_request / set_memory_request / set_accelerator_*:
+    the deprecated float fields (cores; GB of 10^9 bytes) beside the quantity strings."""
+    out = {"cpuRequest": cpu_m / 1000, "memoryRequest": memory_mib * (1 << 20) / 1e9,
+           "resourceCpuRequest": f"{cpu_m // 1000}" if cpu_m % 1000 == 0 else f"{cpu_m}m",
+           "resourceMemoryRequest": f"{memory_mib}Mi"}
+    if gpus or tpu_chips:
+        kind, count = ("google.com/tpu", tpu_chips) if tpu_chips else ("nvidia.com/gpu", gpus)
+        out["accelerator"] = {"count": str(count), "resourceCount": str(count), "resourceType": kind, "type": kind}
+    return out
+
+
+def pipeline_spec(run: RunPlan) -> dict:
+    """The compiled pipeline spec of a KFP v2 run: every container task of its pipeline with the resources its pod
+    requested in this run (the spec's, for a task that ran no pod in it: cached, skipped, never started)."""
+    spec = P.PIPELINES[run.pipeline]
+    pods = {s.step: next((p for p in s.pods if "-system-container-impl-" in p.name), None) for s in run.steps}
+    components: dict = {}
+    executors: dict = {}
+    root_tasks: dict = {}
+    condition_tasks: dict = {}
+    for step in spec.steps:
+        pod = pods.get(step.name)
+        resources = (_resources(pod.cpu_m, pod.memory_mib, pod.gpus, pod.tpu_chips) if pod is not None else
+                     _resources(step.cpu_m, step.memory_mib, step.gpus, step.tpu_chips))
+        components[f"comp-{step.name}"] = {"executorLabel": f"exec-{step.name}"}
+        executors[f"exec-{step.name}"] = {"container": {"image": step.image, "resources": resources}}
+        task = {"componentRef": {"name": f"comp-{step.name}"}, "dependentTasks": list(step.deps),
+                "taskInfo": {"name": step.name}}
+        # llm-finetune's register-model runs inside `dsl.If(...)`: a sub-DAG component (fleet.py _condition_dag).
+        (condition_tasks if spec.name == "llm-finetune" and step.name == "register-model" else root_tasks)[
+            step.name] = task
+    if condition_tasks:
+        components["comp-condition-1"] = {"dag": {"tasks": condition_tasks}}
+        root_tasks["condition-1"] = {"componentRef": {"name": "comp-condition-1"}, "dependentTasks": ["evaluate"],
+                                     "taskInfo": {"name": "condition-1"}}
+    return {"components": components, "deploymentSpec": {"executors": executors},
+            "pipelineInfo": {"name": spec.name}, "root": {"dag": {"tasks": root_tasks}},
+            "schemaVersion": "2.1.0", "sdkVersion": "kfp-2.13.0"}
+
+
+def write_kfp_api_responses(store: Path, out: Path, specs: dict[str, dict] | None = None) -> Path:
+    """Write `out/kfp_api/v2beta1/...` from the MLMD store at `store`, each run with its pipeline spec from `specs`
+    (run id -> pipeline_spec()) when given; returns that directory."""
     target = Path(out) / "kfp_api" / "v2beta1"
     with tempfile.TemporaryDirectory() as scratch:
         ws = Workspace.open(Path(scratch) / "w.duckdb")
@@ -91,6 +142,8 @@ def write_kfp_api_responses(store: Path, out: Path) -> Path:
                                                "pipeline_version_id": _id("version", pipeline or "")},
                 "created_at": _ts(created), "scheduled_at": _ts(created),
                 "finished_at": _ts(finished) or "1970-01-01T00:00:00Z", "state": RUN_STATES.get(state, "RUNTIME_STATE_UNSPECIFIED")}
+        if specs and run_id in specs:
+            body["pipeline_spec"] = specs[run_id]
         return body
 
     # Generation 1 (KFP <= 2.17): run_details.task_details, MLMD ids.

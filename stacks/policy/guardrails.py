@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 from aipipe_ops.gcp.accelerators import accelerator_machine_type
 from aipipe_ops.gcp.tpus import tpu_machine_type
+from aipipe_ops.output import plural
 from aipipe_ops.pricing.plans.resource import PlannedResource
 from aipipe_ops.pricing.priced.inputs import UNKNOWN_SENTINELS, is_secret
 from stacks.labels import COST_CENTER_LABEL, STACK_LABEL, TEAM_LABEL, label_value
@@ -158,14 +159,14 @@ def accelerator_pools_scale_to_zero(resource: PlannedResource, settings: Setting
         if minimum is None or minimum == 0:
             return []
         return [Violation("accelerator-pools-scale-to-zero",
-                          f"{kind} pool {name} keeps {minimum} node(s) when idle (autoscaling minimum {minimum}); "
+                          f"{kind} pool {name} keeps {plural(minimum, 'node')} when idle (autoscaling minimum {minimum}); "
                           f"{kind} pools must scale to zero: set the minimum to 0, or {how}", resource.urn)]
     fixed = _number(value_at(inputs, "nodeCount"))
     if fixed is None:
         fixed = _number(value_at(inputs, "initialNodeCount"))
     if fixed is not None and fixed == 0:
         return []
-    size = f"a fixed size of {fixed} node(s)" if fixed is not None else "a fixed size"
+    size = f"a fixed size of {plural(fixed, 'node')}" if fixed is not None else "a fixed size"
     return [Violation("accelerator-pools-scale-to-zero",
                       f"{kind} pool {name} has {size} and no autoscaling, so it never scales to zero: add "
                       f"autoscaling with minimum 0, or {how}", resource.urn)]
@@ -358,6 +359,6 @@ def budget_covers_maximum(resources: Iterable[PlannedResource], settings: Settin
         what = "; ".join(f"{line.resource}: {line.component} ({line.unpriced_reason})" for line in estimate.unpriced)
         result.violations.append(Violation(
             "budget-covers-maximum",
-            f"{totals.unpriced} line(s) cannot be priced, so the maximum ({maximum} {currency} without them) cannot be "
+            f"{plural(totals.unpriced, 'line')} cannot be priced, so the maximum ({maximum} {currency} without them) cannot be "
             f"proven within {source}: {what}. Set allowUnpriced in the policy config to check the priced part only"))
     return result

@@ -46,8 +46,9 @@ ARROW_SCHEMA = pa.schema([
 
 def row(*, start: dt.datetime, sku: str, cost, service=COMPUTE, sku_id: str | None = None, labels=None,
         credits=(), currency="USD", cost_type="regular", project="proj-1", invoice_month=None,
-        export_time: dt.datetime | None = None) -> dict:
-    """One export row. labels: {key: value}; credits: amounts (negative)."""
+        export_time: dt.datetime | None = None, credit_type: str = "DISCOUNT", usage_amount: float = 3600.0,
+        region: str = "us-central1") -> dict:
+    """One export row. labels: {key: value}; credits: amounts (negative), all of `credit_type`."""
     start = start.astimezone(dt.timezone.utc)
     return {
         "billing_account_id": "012345-6789AB-CDEF01",
@@ -58,13 +59,13 @@ def row(*, start: dt.datetime, sku: str, cost, service=COMPUTE, sku_id: str | No
         "project": {"id": project, "number": "1234", "name": project},
         "labels": [{"key": k, "value": v} for k, v in (labels or {}).items()],
         "system_labels": [],
-        "location": {"location": "us-central1", "country": "US", "region": "us-central1", "zone": None},
+        "location": {"location": region, "country": "US", "region": region, "zone": None},
         "export_time": export_time or start + dt.timedelta(hours=4),
         "cost": float(cost),
         "currency": currency,
         "currency_conversion_rate": 1.0,
-        "usage": {"amount": 3600.0, "unit": "seconds"},
-        "credits": [{"name": f"credit {i}", "amount": float(a), "full_name": None, "id": f"c{i}", "type": "DISCOUNT"}
+        "usage": {"amount": float(usage_amount), "unit": "seconds"},
+        "credits": [{"name": f"credit {i}", "amount": float(a), "full_name": None, "id": f"c{i}", "type": credit_type}
                     for i, a in enumerate(credits)],
         "invoice": {"month": invoice_month or start.strftime("%Y%m")},
         "cost_type": cost_type,

@@ -48,7 +48,7 @@ def test_csv_rows_on_stdout_and_reconciliation_on_stderr(run_cli, export):
 def test_table_output_names_policy_and_reconciliation(run_cli, export):
     code, out, _ = run_cli("costs", "--billing", export, "--by", "run", "--idle", "share")
     assert code == 0
-    assert "Costs by run (idle: share, shared: separate)" in out and "Reconciliation" in out and " ok" in out
+    assert "Costs by run (idle: share, shared: separate, commitments: amortize)" in out and "Reconciliation" in out and " ok" in out
 
 
 def test_costs_without_billing_data_is_a_clear_error(run_cli):

@@ -1,9 +1,10 @@
-"""docs/cost-model.md §9, reproduced exactly: the test reads the example's tables from the page itself, builds
+"""docs/cost-model.md §9 (and §6's step methods), reproduced exactly: the test reads the example's tables from the page itself, builds
 the export and the lineage they describe, and checks every figure the page states, for every policy shown."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,8 +12,12 @@ import pytest
 
 from aipipe_ops.billing.attribution.attribute import attribute
 from aipipe_ops.billing.attribution.policies import Policy
+from aipipe_ops.billing.attribution.split import split_sql
+from aipipe_ops.billing.attribution.step_methods import steps_by_method
 from aipipe_ops.billing.load import load_billing
+from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.resource_kinds import kind_of
+from aipipe_ops.lineage.sources.pipeline_spec import REQUESTS_PROPERTY
 from conftest import insert_runs, insert_steps, utc
 from export_rows import COMPUTE, GKE, INVOICE, gke_labels, row, write_parquet
 
@@ -144,3 +149,60 @@ def test_even_split_of_one_unit_three_ways(workspace):
                           "FROM (VALUES ('run-a'), ('run-b'), ('run-c')) t(r)")
     parts = [amount for _, _, amount in split(workspace.con, "a", "w")]
     assert parts == [Decimal("0.333333334"), Decimal("0.333333333"), Decimal("0.333333333")]
+
+
+# -- §6: what a step costs, by method ----------------------------------------------------------------------------
+def _step_example(ws, tmp_path) -> None:
+    rows = []
+    for r in doc_table("Step methods example: export rows"):
+        assert kind_of("Compute Engine", r["sku"]) == r["kind"]
+        labels = gke_labels("prod", pool="pool-a", namespace="team-a", run="run-a", workflow="taxi-x7k2p")
+        if r["pod label"]:
+            key, value = r["pod label"].split("=")
+            labels[f"k8s-label/{key}"] = value
+        rows.append(row(start=HOUR, sku=r["sku"], cost=float(r["cost"]), labels=labels))
+    insert_runs(ws, [{"run_id": "run-a", "pipeline": "taxi", "state": "RUNNING"}])
+    steps, execution_id = [], 1
+    for r in doc_table("Step methods example: steps"):
+        begin, end = (dt.datetime.combine(HOUR.date(), dt.time.fromisoformat(t), dt.timezone.utc)
+                      for t in r["alive"].split("–"))
+        steps.append({"execution_id": execution_id, "run_id": "run-a", "step": r["step"], "created_at": begin,
+                      "updated_at": end})
+        execution_id += 1
+    insert_steps(ws, steps)
+    for r in doc_table("Step methods example: steps"):
+        requests = {"cpu": float(r["cpu request"]), "gpu": float(r["gpu request"]), "tpu": 0.0}
+        ws.con.execute("UPDATE steps SET state = ?, pod_name = 'pod-' || step, properties = ? WHERE step = ?",
+                       [r["state"], json.dumps({REQUESTS_PROPERTY: requests}), r["step"]])
+    load_billing(ws, str(write_parquet(rows, tmp_path / "steps.parquet")))
+
+
+@pytest.mark.parametrize("method", ["label", "requests", "duration"])
+def test_step_methods_match_the_page(workspace, tmp_path, method):
+    _step_example(workspace, tmp_path)
+    attribute(workspace, Policy())
+    if method == "label":
+        costs, methods = "step_costs", "step_cost_methods"
+    else:
+        found = steps_by_method(workspace.con, UsageWindow(), method)
+        costs, methods = found["step_costs"], found["step_methods"]
+    by_kind = {}
+    for step, kind, cost in workspace.con.execute(f"""
+            SELECT s.step, h.resource_kind, sum(p.amount)
+            FROM ({split_sql('att_hours', 'att_hour_weights')}) p JOIN att_hours h USING (group_id)
+            JOIN steps s ON s.execution_id = p.recipient GROUP BY ALL""").fetchall():
+        by_kind[(step, kind)] = cost
+    direct = dict(workspace.con.execute(
+        f"SELECT step, sum(cost) FROM {costs} WHERE bucket = 'direct' GROUP BY 1").fetchall())
+    found_by = {}
+    for step, how in workspace.con.execute(
+            f"SELECT s.step, m.method FROM {methods} m JOIN steps s USING (execution_id) WHERE m.cost <> 0").fetchall():
+        found_by.setdefault(step, set()).add(how)
+    rows = [r for r in doc_table("Step methods example: direct cost by method") if r["method"] == method]
+    assert {r["step"] for r in rows} == set(direct)
+    for r in rows:
+        for kind in ("gpu", "cpu", "disk"):
+            assert by_kind.get((r["step"], kind), Decimal(0)) == money(r[kind]), (r["step"], kind)
+        assert direct[r["step"]] == money(r["direct"]), r["step"]
+        assert found_by[r["step"]] == set(r["found by"].split(", ")), r["step"]
+    assert sum(direct.values()) == sum(money(r["cost"]) for r in doc_table("Step methods example: export rows"))

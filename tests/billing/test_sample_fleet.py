@@ -38,7 +38,7 @@ def loaded(fleet, tmp_path_factory):
 def test_every_runs_direct_cost_is_the_generators(loaded):
     path, truth = loaded
     with Workspace.open(path) as ws:
-        result = attribute(ws, Policy())
+        result = attribute(ws, Policy(commitments="separate"))
         direct = dict(ws.con.execute(
             "SELECT run_id, sum(cost) FROM run_costs WHERE bucket = 'direct' AND currency = 'USD' GROUP BY 1"
         ).fetchall())
@@ -54,7 +54,7 @@ def test_every_runs_direct_cost_is_the_generators(loaded):
 def test_idle_by_node_pool_and_overhead_are_the_generators(loaded):
     path, truth = loaded
     with Workspace.open(path) as ws:
-        attribute(ws, Policy(idle="separate", shared="separate"))
+        attribute(ws, Policy(idle="separate", shared="separate", commitments="separate"))
         idle = dict(ws.con.execute("SELECT node_pool, sum(cost) FROM attribution_lines WHERE bucket = 'idle' "
                                    "GROUP BY 1").fetchall())
         overhead = ws.con.execute("SELECT sum(cost) FROM attribution_lines WHERE bucket = 'overhead'").fetchone()[0]
@@ -66,7 +66,8 @@ def test_idle_by_node_pool_and_overhead_are_the_generators(loaded):
 def test_shared_idle_stays_on_its_node_pool(loaded):
     path, truth = loaded
     with Workspace.open(path) as ws:
-        attribute(ws, Policy(idle="share", shared="weighted", share_namespaces=("kubeflow", "kube-system")))
+        attribute(ws, Policy(idle="share", shared="weighted", share_namespaces=("kubeflow", "kube-system"),
+                              commitments="separate"))
         idle_share = dict(ws.con.execute(
             "SELECT node_pool, sum(cost) FROM attribution_lines WHERE bucket IN ('idle_share', 'idle') GROUP BY 1"
         ).fetchall())

@@ -54,7 +54,7 @@ def _direct(rows: list[dict]) -> dict[int, tuple[Decimal, str]]:
 
 def _step_rows(path, method: str):
     with Workspace.open(path) as ws:
-        attribute(ws, Policy())
+        attribute(ws, Policy(commitments="separate"))
         if method == "label":
             rows, _ = breakdown(ws.con, "step")
         else:
@@ -97,7 +97,7 @@ def test_the_bigquery_jobs_land_on_the_step_that_launched_them(loaded):
     jobs = truth["step_labels"]["bigquery_jobs"]
     assert jobs
     with Workspace.open(path) as ws:
-        attribute(ws, Policy())
+        attribute(ws, Policy(commitments="separate"))
         lines = ws.con.execute(
             "SELECT run_id, step_label, sum(net_cost) FROM cost_lines WHERE service = 'BigQuery' GROUP BY ALL"
         ).fetchall()
@@ -138,3 +138,17 @@ def test_measured_error_by_method(loaded, capsys):
         for (method, period), (wrong, total) in report.items():
             print(f"\n  step error {method:9s} {period:10s}: {wrong:.2f} of {total:.2f} USD "
                   f"({100 * wrong / total if total else 0:.2f} %)", end="")
+
+
+def test_a_stuck_step_is_charged_for_the_hours_its_pod_holds(loaded):
+    """The sample's stuck llm-finetune run: finetune is still RUNNING (last update = its start) while its GPU pod
+    runs on; the time split charges it until the run's last hour, not 0.00 with its cost on the step before."""
+    path, truth = loaded
+    truth_steps = _truth_steps(truth)
+    stuck = {e: s for e, s in truth_steps.items()
+             if s["state"] == "RUNNING" and Decimal(s["net_cost"]["USD"]) > 100 * CENT}
+    assert stuck  # the fleet always holds a stuck run (fleet.py FORCED)
+    direct = _step_rows(path, "duration")
+    for exec_id, step in stuck.items():
+        true = Decimal(step["net_cost"]["USD"])
+        assert abs(direct.get(exec_id, (Decimal(0), None))[0] - true) < true / 4, (exec_id, step["step"], true)

@@ -156,6 +156,10 @@ def test_costs_by_model_through_kfp(fleet, tmp_path, run_cli, generation, with_m
         args = ["--workspace", tmp_path / "kfp.duckdb", "lineage", "snapshot", "--kfp", server.url]
         code, _, err = run_cli(*args, *(["--mlmd", store] if with_mlmd else []))
         assert code == 0, err
+    # The API also knows each task's requests (from the pipeline spec; MLMD does not), which move money between a
+    # run's steps (tests/billing/test_step_requests.py): compared on the facts both sources hold.
+    with Workspace.open(tmp_path / "kfp.duckdb") as ws:
+        assert ws.con.execute("UPDATE steps SET properties = NULL WHERE properties IS NOT NULL").fetchone()[0] > 0
     through_kfp = _model_costs(run_cli, tmp_path / "kfp.duckdb", billing)
     assert set(through_kfp) == kfp_models
     assert through_kfp == {m: through_mlmd[m] for m in kfp_models}

@@ -54,7 +54,7 @@ def test_gpu_pools_must_scale_to_zero(inputs, ok):
 def test_tpu_slice_kept_up_is_a_violation_unless_allowed():
     tpu = pool("v5e", "ct5lp-hightpu-4t", nodeCount=2, placementPolicy={"type": "COMPACT", "tpuTopology": "2x4"})
     (violation,) = g.accelerator_pools_scale_to_zero(tpu, settings())
-    assert "TPU pool v5e has a fixed size of 2 node(s)" in violation.message and violation.urn == tpu.urn
+    assert "TPU pool v5e has a fixed size of 2 nodes" in violation.message and violation.urn == tpu.urn
     assert g.accelerator_pools_scale_to_zero(tpu, settings(warm_pools=frozenset({"v5e"}))) == []
 
 
@@ -193,7 +193,7 @@ def test_unpriced_lines_make_the_budget_unprovable():
                       node_config={"guestAccelerators": [{"type": "nvidia-tesla-t4", "count": 1}]})]
     result = g.budget_covers_maximum(resources, settings(budget=Decimal("100000")))
     (violation,) = result.violations
-    assert violation.message.startswith("1 line(s) cannot be priced") and "NVIDIA T4" in violation.message
+    assert violation.message.startswith("1 line cannot be priced") and "NVIDIA T4" in violation.message
     assert g.budget_covers_maximum(resources, settings(budget=Decimal("100000"), allow_unpriced=True)).violations == []
 
 

@@ -51,7 +51,7 @@ def test_unknown_values_in_preview_do_not_skip_the_policy():
     urn = "urn:pulumi:prod::aipipe::aipipe:gke:NodePools$gcp:container/nodePool:NodePool::a100"
     assert run_resource_policy("node-service-account-not-default", "gcp:container/nodePool:NodePool", props, urn) == []
     (found,) = run_resource_policy("accelerator-pools-scale-to-zero", "gcp:container/nodePool:NodePool", props, urn)
-    assert "GPU pool a100 has a fixed size of 2 node(s)" in found[0] and found[1] == urn
+    assert "GPU pool a100 has a fixed size of 2 nodes" in found[0] and found[1] == urn
 
 
 def test_policy_config_allows_warm_pools_and_picks_dev_stacks():

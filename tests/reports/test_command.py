@@ -38,7 +38,8 @@ def test_formats_period_pipeline_and_report_selection(run_cli, tiny_workspace, o
     assert sorted(p.rsplit("/", 1)[1] for p in stdout.split()) == ["pipeline-costs.json", "pipeline-costs.md"]
     data = json.loads((out / "pipeline-costs.json").read_text())
     assert data["parameters"] == {"since": "2026-11-01", "until": "2026-11-09", "pipeline": "taxi",
-                                  "idle": "separate", "shared": "separate", "share_namespaces": []}
+                                  "idle": "separate", "shared": "separate", "share_namespaces": [],
+                                  "commitments": "amortize"}
     runs = data["by_currency"]["USD"]["top_runs"]["rows"]
     assert [r["run_id"] for r in runs] == ["taxi-1"]   # taxi-2 ran on Nov 10, outside the period
 
@@ -99,7 +100,7 @@ def test_the_report_answers_its_own_policy_not_the_last_costs_call(run_cli, tiny
     assert reported == weighted != separate
     data = json.loads((out / "pipeline-costs.json").read_text())
     assert (data["parameters"]["idle"], data["parameters"]["shared"]) == ("share", "weighted")
-    assert "`aipipe report --idle share --shared weighted`" in (out / "pipeline-costs.md").read_text()
+    assert "`aipipe report --idle share --shared weighted --commitments amortize`" in (out / "pipeline-costs.md").read_text()
 
 
 def test_the_default_policy_is_the_engines(run_cli, tiny_workspace, out):

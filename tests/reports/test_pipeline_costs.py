@@ -30,7 +30,7 @@ def test_pipeline_totals_buckets_and_policy(tiny_workspace):
     assert [r["pipeline"] for r in _rows(doc, "USD", "pipelines")] == ["llm-tune", "taxi"]   # costliest first
     summary = _rows(doc, "USD", "summary")[0]
     assert summary["cost"] == D("137.00") and summary["runs"] == 4
-    assert doc.extras["policy"]["idle"] == "shared to runs" and doc.extras["policy"]["overhead"] == "kept separate"
+    assert doc.extras["policy"]["idle"] == "shared to workloads" and doc.extras["policy"]["overhead"] == "kept separate"
 
 
 def test_waste_follows_lineage_through_the_cache(tiny_workspace):

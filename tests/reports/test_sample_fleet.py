@@ -70,20 +70,40 @@ def _bill(data, currency):
     return {r["part"]: Decimal(r["cost"]) for r in data["by_currency"][currency]["bill"]["rows"]}
 
 
+CENT = Decimal("0.01")
+
+
+def _policy_key(parameters: dict) -> str:
+    from aipipe_ops.sample.ground_truth_allocation import policy_key
+
+    return policy_key(parameters["idle"], parameters["shared"], parameters["commitments"])
+
+
 def test_the_whole_bill_against_the_ground_truth(fleet):
     """The first screen's parts, each against the fleet's truth (sums of its own rows' buckets), and together the
     export's total to the cent."""
     truth = json.loads((fleet["sample"] / "ground_truth.json").read_text())
     data = json.loads((fleet["out"] / "pipeline-costs.json").read_text())
+    allocation = truth["allocation"]["policies"][_policy_key(data["parameters"])]
     for currency, total in truth["export_total"].items():
         bill, buckets = _bill(data, currency), {k: Decimal(v) for k, v in truth["buckets"][currency].items()}
         assert sum(bill.values()) == Decimal(total) == Decimal(data["by_currency"][currency]["summary"]["rows"][0][
             "export_total"])
         assert bill["tax"] == buckets["tax"]
-        # --idle separate --shared separate (the default the fleet's report asks): idle and overhead stay whole.
-        assert bill["idle"] == buckets["idle"] == sum(Decimal(p[currency]) for p in truth["idle_by_node_pool"].values())
-        assert bill["overhead"] == buckets["overhead"] + buckets["cluster_fee"]
-        if data["parameters"].get("commitments", "separate") == "separate":
+        # --idle separate --shared separate (the default the fleet's report asks): idle and overhead stay whole
+        # (idle at its net cost only when commitments are not amortised onto it).
+        if data["parameters"]["commitments"] == "separate":
+            assert bill["idle"] == buckets["idle"] == sum(Decimal(p[currency])
+                                                          for p in truth["idle_by_node_pool"].values())
+            assert bill["overhead"] == buckets["overhead"] + buckets["cluster_fee"]
+        else:
+            assert abs(bill["overhead"] - Decimal(allocation["buckets"]["overhead"])) < CENT
+        if data["parameters"]["commitments"] == "amortize":
+            # Effective costs: the truth's own allocation under the report's policy (ground_truth_allocation.py).
+            assert abs(bill["pipelines"] - sum(Decimal(v) for v in allocation["pipelines"].values())) < CENT
+            assert abs(bill["idle"] - Decimal(allocation["buckets"]["idle"])) < CENT
+            assert abs(bill["unused_commitment"] - Decimal(allocation["unused_commitment"])) < CENT
+        else:
             runs = sum(Decimal(r["net_cost"].get(currency, "0")) + Decimal(r.get("adjustments", {}).get(currency, "0"))
                        for r in truth["runs"].values())
             assert bill["pipelines"] == runs
@@ -106,8 +126,25 @@ def test_namespaces_against_the_ground_truth(fleet):
     other workloads by namespace), when the engine names workloads."""
     truth = json.loads((fleet["sample"] / "ground_truth.json").read_text())
     data = json.loads((fleet["out"] / "pipeline-costs.json").read_text())
-    if data["parameters"].get("commitments", "separate") != "separate":
-        pytest.skip("commitment fees amortised into the runs: the truth's run costs are before commitments")
+    if data["parameters"]["commitments"] == "amortize":
+        # Effective costs (the report's policy keeps idle and overhead separate): each namespace's runs and other
+        # workloads against the truth's own allocation (ground_truth_allocation.py).
+        allocation = truth["allocation"]["policies"][_policy_key(data["parameters"])]
+        assert (data["parameters"]["idle"], data["parameters"]["shared"]) == ("separate", "separate")
+        for currency in truth["export_total"]:
+            rows = {r["namespace"]: r for r in data["by_currency"][currency]["namespaces"]["rows"]}
+            runs: dict[str, Decimal] = {}
+            for run in truth["runs"].values():
+                runs[run["namespace"]] = runs.get(run["namespace"], Decimal(0)) + Decimal(
+                    run["allocation"]["direct"]["amortize"])
+            others: dict[str, Decimal] = {}
+            for name, cost in allocation["workloads"].items():
+                ns = name.split("/")[0]
+                others[ns] = others.get(ns, Decimal(0)) + Decimal(cost)
+            for ns in set(runs) | set(others):
+                assert abs(Decimal(rows[ns]["pipelines"]) - runs.get(ns, 0)) < CENT, ns
+                assert abs(Decimal(rows[ns]["other_workloads"]) - others.get(ns, 0)) < CENT, ns
+        return
     with Workspace.open(fleet["ws"]) as ws:
         has_workloads = "workload" in {d[0] for d in ws.con.execute("SELECT * FROM attribution_lines LIMIT 0").description}
     for currency in truth["export_total"]:

@@ -139,6 +139,8 @@ INVALID = [
      "aipipe:tpuPools[0].topology", "allowed: 2x2 (single host) or 2x4, 4x4"),
     ("3d-topology-on-v5e", _tpu(machineType="ct5lp-hightpu-4t", topology="2x2x2", zone="us-central1-a"),
      "aipipe:tpuPools[0].topology", "cannot form 2x2x2"),
+    ("1-chip-vm-topology", _tpu(machineType="ct5lp-hightpu-1t", topology="2x2", zone="us-central1-a"),
+     "aipipe:tpuPools[0].topology", "ct5lp-hightpu-1t (1 chip per VM) cannot form 2x2"),
     ("8-chip-vm-multi-host", _tpu(machineType="ct5lp-hightpu-8t", topology="4x4", zone="us-central1-a"),
      "aipipe:tpuPools[0].topology", "allowed: 2x4 (single host)"),
     ("chips-disagree", _tpu(machineType="ct5lp-hightpu-4t", topology="4x4", chips=8, zone="us-central1-a"),

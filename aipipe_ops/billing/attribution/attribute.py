@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from aipipe_ops.billing.attribution import models, steps
 from aipipe_ops.billing.attribution.classes import IDLE_NAMESPACE, OVERHEAD_NAMESPACE, classify_lines, resolve_runs
 from aipipe_ops.billing.attribution.allocation import LINE_COLUMNS, Allocation, new_allocation
-from aipipe_ops.billing.attribution.policies import IDLE_POLICIES, SHARED_POLICIES, Policy
+from aipipe_ops.billing.attribution.policies import COMMITMENT_POLICIES, IDLE_POLICIES, SHARED_POLICIES, Policy
 from aipipe_ops.billing.attribution.scopes import build_weights, keep
 from aipipe_ops.billing.load import prepare_connection
 from aipipe_ops.billing.normalise import UsageWindow
@@ -32,6 +32,9 @@ from aipipe_ops.billing.reconcile import day_differences, raise_on_mismatch, rec
 from aipipe_ops.errors import InputError
 from aipipe_ops.sql import DUCKDB
 from aipipe_ops.workspace import Workspace
+
+# The lines attribution classifies and steps split: the window's cost_lines as the commitment policy leaves them.
+SOURCE = "att_source"
 
 __all__ = ["IDLE_NAMESPACE", "OVERHEAD_NAMESPACE", "Attribution", "attribute", "current_attribution", "is_stale",
            "latest_attribution"]
@@ -77,7 +80,8 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
         if any(r["status"] != "ok" for r in reconciliation):
             raise_on_mismatch(reconciliation, day_differences(con, window, allocation.lines))
 
-        step_costs = steps.attribute_steps(con, window, runs=runs, lines=allocation.lines, into="att_step_costs")
+        step_costs = steps.attribute_steps(con, window, runs=runs, lines=allocation.lines, into="att_step_costs",
+                                           source=SOURCE)
         attribution_id = con.execute(
             "SELECT coalesce(max(attribution_id), 0) + 1 FROM attributions").fetchone()[0]
         _write(con, attribution_id, policy, window, reconciliation, allocation=allocation, step_costs=step_costs)
@@ -86,9 +90,12 @@ def attribute(ws: Workspace, policy: Policy | None = None, window: UsageWindow |
 
 
 def _allocate(con, policy: Policy, window: UsageWindow, runs: str) -> Allocation:
-    """Steps 2-5: the window's cost lines classified and allocated under the policy (att_* temp tables)."""
-    classified = classify_lines(con, window, policy.share_namespaces, runs=runs, into="att_base")
+    """Steps 2-5: the window's cost lines (effective costs under --commitments amortize: att_source) classified and
+    allocated under the policy (att_* temp tables)."""
+    fee_bucket = COMMITMENT_POLICIES[policy.commitments](con, window, SOURCE)
+    classified = classify_lines(con, window, policy.share_namespaces, runs=runs, into="att_base", source=SOURCE)
     allocation = new_allocation(con, lines="att_lines", detail="att_detail")
+    keep(con, classified, "commitment", fee_bucket, into=allocation.lines)
     keep(con, classified, "direct", "direct", into=allocation.lines)
     keep(con, classified, "unattributed", "unattributed", into=allocation.lines)
     weights = build_weights(con, classified, into="att_weights")
@@ -148,7 +155,10 @@ def _refresh_days(ws: Workspace, latest: dict, policy: Policy, window: UsageWind
         run_lines = "att_run_lines"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {run_lines} AS SELECT * EXCLUDE (attribution_id) "
                     f"FROM attribution_lines WHERE attribution_id = {aid} AND run_id IN (SELECT run_id FROM {touched})")
-        step_costs = steps.attribute_steps(con, window, runs=runs, lines=run_lines, into="att_step_costs")
+        # The steps read every day of the touched runs: the whole window's lines, under the same commitment policy.
+        COMMITMENT_POLICIES[policy.commitments](con, window, SOURCE)
+        step_costs = steps.attribute_steps(con, window, runs=runs, lines=run_lines, into="att_step_costs",
+                                           source=SOURCE)
         in_touched = f"run_id IN (SELECT run_id FROM {touched})"
         for table in ("run_costs", "step_costs"):
             con.execute(f"DELETE FROM {table} WHERE {in_touched}")
@@ -167,15 +177,22 @@ def _refresh_days(ws: Workspace, latest: dict, policy: Policy, window: UsageWind
     return Attribution(aid, policy, window, reconciliation)
 
 
+def answers(attribution: dict | None, policy: Policy, window: UsageWindow) -> bool:
+    """Does this attributions row answer the question (the same policy and window)? Whether something was loaded
+    since is `is_stale`'s."""
+    return attribution is not None and _asks(attribution) == _question(policy, window)
+
+
 def _question(policy: Policy, window: UsageWindow) -> tuple:
-    return (policy.idle, policy.shared, tuple(policy.share_namespaces), window.since, window.until,
-            window.invoice_month)
+    return (policy.idle, policy.shared, tuple(policy.share_namespaces), policy.commitments, window.since,
+            window.until, window.invoice_month)
 
 
 def _asks(attribution: dict) -> tuple:
     """The question a stored attributions row answered, shaped as `_question`."""
     return (attribution["idle_policy"], attribution["shared_policy"], tuple(attribution["share_namespaces"] or ()),
-            attribution["since"], attribution["until"], attribution.get("invoice_month"))
+            attribution.get("commitment_policy") or "separate", attribution["since"], attribution["until"],
+            attribution.get("invoice_month"))
 
 
 def is_stale(con, created_at: dt.datetime) -> bool:
@@ -216,10 +233,10 @@ def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconc
     lit = DUCKDB.literal
     aid = lit(int(attribution_id))
     con.execute("INSERT INTO attributions (attribution_id, created_at, idle_policy, shared_policy, share_namespaces, "
-                "since, until, invoice_month) VALUES (" + ", ".join(
+                "since, until, invoice_month, commitment_policy) VALUES (" + ", ".join(
                     [aid, lit(dt.datetime.now(dt.timezone.utc)), lit(policy.idle), lit(policy.shared),
                      f"CAST({lit(list(policy.share_namespaces))} AS VARCHAR[])", lit(window.since), lit(window.until),
-                     lit(window.invoice_month)]) + ")")
+                     lit(window.invoice_month), lit(policy.commitments)]) + ")")
     _write_reconciliation(con, attribution_id, reconciliation)
     cols = ", ".join(LINE_COLUMNS)
     con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) SELECT {aid}, {cols} FROM {allocation.lines}")

@@ -22,7 +22,7 @@ OVERHEAD_NAMESPACE = "kube:system-overhead"
 # GKE cost allocation's namespace for cost it could not place in a namespace (reference/billing.md §3.1).
 UNKNOWN_NAMESPACE = "goog-k8s-unknown"
 # `shared_namespace` is a namespace named by --share-namespace: the shared policy says whose it becomes.
-CLASSES = ("direct", "idle", "overhead", "shared_namespace", "unattributed")
+CLASSES = ("commitment", "direct", "idle", "overhead", "shared_namespace", "unattributed")
 RUN_LABELS = ("run_label", "workflow", "vertex_run")
 
 
@@ -38,12 +38,15 @@ def same_run_sql(line: str, run: str) -> str:
     return " AND ".join(f"{line}.{c} IS NOT DISTINCT FROM {run}.{c}" for c in RUN_LABELS)
 
 
-def classify_sql(share_namespaces: tuple[str, ...], *, run_id: str, namespace: str, resource_kind: str) -> str:
+def classify_sql(share_namespaces: tuple[str, ...], *, run_id: str, namespace: str, resource_kind: str,
+                 commitment: str = "false") -> str:
     """The class of a cost line (first rule that matches), from the column expressions of its resolved run id,
-    namespace and resource kind; `share_namespaces` (--share-namespace) are of class shared_namespace. A line of
+    namespace and resource kind, and `commitment` (true for a commitment fee's line: commitments.FEE_SQL);
+    `share_namespaces` (--share-namespace) are of class shared_namespace. A line of
     another workload (a namespace's pods that are not a run's) is `direct` too: workload_sql names it."""
     shared = ", ".join(DUCKDB.quote(ns) for ns in share_namespaces) or "NULL"
-    return f"""CASE WHEN {run_id} IS NOT NULL THEN 'direct'
+    return f"""CASE WHEN {commitment} THEN 'commitment'
+                    WHEN {run_id} IS NOT NULL THEN 'direct'
                     WHEN {namespace} = {DUCKDB.quote(IDLE_NAMESPACE)} THEN 'idle'
                     WHEN {namespace} = {DUCKDB.quote(OVERHEAD_NAMESPACE)} OR {resource_kind} = 'cluster_fee'
                          THEN 'overhead'
@@ -60,19 +63,22 @@ def workload_sql(cost_class: str, *, run_id: str, namespace: str, workload_label
 
 
 def classify_lines(con: duckdb.DuckDBPyConnection, window: UsageWindow, share_namespaces: tuple[str, ...], *,
-                   runs: str, into: str) -> str:
-    """Reads cost_lines in `window` and `runs` (from resolve_runs); writes `into` (class, run_id, pipeline, workload,
+                   runs: str, into: str, source: str = "cost_lines") -> str:
+    """Reads `source` (cost_lines, or the commitment policy's lines) in `window` and `runs` (from resolve_runs);
+    writes `into` (class, run_id, pipeline, workload,
     DETAIL..., cost), the window's lines classified and summed over their hours; returns `into`."""
     detail = ", ".join(f"c.{col}" for col in DETAIL)
+    from aipipe_ops.billing.attribution.commitments import FEE_SQL
+
     cost_class = classify_sql(share_namespaces, run_id="m.run_id", namespace="c.namespace",
-                              resource_kind="c.resource_kind")
+                              resource_kind="c.resource_kind", commitment=FEE_SQL.replace("sku", "c.sku"))
     workload = workload_sql("class", run_id="run_id", namespace="namespace", workload_label="workload_label")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT class, run_id, pipeline, {workload} AS workload, * EXCLUDE (class, run_id, pipeline, workload_label)
         FROM (SELECT {cost_class} AS class, m.run_id, m.pipeline, c.workload_label, {detail},
                      sum(c.net_cost) AS cost
-              FROM cost_lines c LEFT JOIN {runs} m ON {same_run_sql('c', 'm')}
+              FROM {source} c LEFT JOIN {runs} m ON {same_run_sql('c', 'm')}
               WHERE {window.where_sql('c')}
               GROUP BY ALL)
     """)

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aipipe_ops.billing.attribution import idle, shared
+from aipipe_ops.billing.attribution import commitments, idle, shared
 from aipipe_ops.errors import ConfigError
 
 IDLE_POLICIES = {
     "separate": idle.separate,
     "share": idle.share_by_resource,
+}
+# Commitment policies run first: they write the lines attribution classifies (effective costs under amortize) and
+# name the bucket the fees' remaining money stays in: `(con, window, into) -> bucket`.
+COMMITMENT_POLICIES = {
+    "amortize": commitments.amortize,
+    "separate": commitments.separate,
 }
 SHARED_POLICIES = {
     "separate": shared.separate,
@@ -28,9 +34,12 @@ class Policy:
     idle: str = "separate"
     shared: str = "separate"
     share_namespaces: tuple[str, ...] = ()
+    commitments: str = "amortize"
 
     def __post_init__(self):
         if self.idle not in IDLE_POLICIES:
             raise ConfigError(f"--idle {self.idle!r}: expected one of {', '.join(IDLE_POLICIES)}")
+        if self.commitments not in COMMITMENT_POLICIES:
+            raise ConfigError(f"--commitments {self.commitments!r}: expected one of {', '.join(COMMITMENT_POLICIES)}")
         if self.shared not in SHARED_POLICIES:
             raise ConfigError(f"--shared {self.shared!r}: expected one of {', '.join(SHARED_POLICIES)}")

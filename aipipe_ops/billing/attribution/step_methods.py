@@ -11,13 +11,24 @@ import duckdb
 
 from aipipe_ops.billing.attribution import steps
 from aipipe_ops.billing.attribution.classes import resolve_runs
+from aipipe_ops.billing.attribution.policies import COMMITMENT_POLICIES, Policy
 from aipipe_ops.billing.normalise import UsageWindow
 
 
-def steps_by_method(con: duckdb.DuckDBPyConnection, window: UsageWindow, method: str) -> dict[str, str]:
-    """Reads cost_lines in `window`, attribution_lines, runs and steps; writes att_method_step_costs and
-    steps.METHODS_TABLE; returns breakdown()'s keyword arguments naming them."""
+def steps_by_method(con: duckdb.DuckDBPyConnection, window: UsageWindow, method: str,
+                    policy: Policy | None = None) -> dict[str, str]:
+    """Reads cost_lines in `window` (as the commitment policy of `policy`, else of the stored attribution, leaves
+    them), attribution_lines, runs and steps; writes att_method_step_costs and steps.METHODS_TABLE; returns
+    breakdown()'s keyword arguments naming them."""
+    if policy is None:
+        stored = con.execute("SELECT commitment_policy FROM attributions ORDER BY attribution_id DESC LIMIT 1"
+                             ).fetchone()
+        commitments = (stored and stored[0]) or Policy().commitments
+    else:
+        commitments = policy.commitments
     runs = resolve_runs(con, into="att_method_runs")
+    source = "att_method_source"
+    COMMITMENT_POLICIES[commitments](con, window, source)
     steps.attribute_steps(con, window, runs=runs, lines="attribution_lines", into="att_method_step_costs",
-                          method=method, store_methods=False)
+                          method=method, store_methods=False, source=source)
     return {"step_costs": "att_method_step_costs", "step_methods": steps.METHODS_TABLE}

@@ -40,10 +40,13 @@ TYPES = {
     "project": 'STRUCT("id" VARCHAR)',
     "invoice": 'STRUCT("month" VARCHAR)',
     "labels": 'STRUCT("key" VARCHAR, "value" VARCHAR)[]',
-    "credits": 'STRUCT("name" VARCHAR, "amount" DOUBLE)[]',
+    "credits": 'STRUCT("name" VARCHAR, "amount" DOUBLE, "type" VARCHAR)[]',
+    "location": 'STRUCT("region" VARCHAR)',
+    "usage": 'STRUCT("amount" DOUBLE)',
 }
 RECORD_FIELDS = {"service": ("id", "description"), "sku": ("id", "description"), "project": ("id",),
-                 "invoice": ("month",), "labels": ("key", "value"), "credits": ("amount",)}
+                 "invoice": ("month",), "labels": ("key", "value"), "credits": ("amount", "type"),
+                 "location": ("region",), "usage": ("amount",)}
 
 
 def _format_of(path: str) -> str | None:
@@ -177,14 +180,14 @@ class FileSource:
         for name in ("billing_account_id", "usage_start_time", "export_time", "cost", "currency", "cost_type"):
             if name in present:
                 cols.append(f'CAST("{name}" AS {TYPES[name]}) AS "{name}"')
-        for record in ("service", "sku", "project", "invoice"):
+        for record in ("service", "sku", "project", "invoice", "location", "usage"):
             fields = [f for f in RECORD_FIELDS[record] if f"{record}.{f}" in present]
             if fields:
                 packed = ", ".join(f"'{f}': \"{record}.{f}\"" for f in fields)
                 cols.append(f'{{{packed}}} AS "{record}"')
         for record in ("labels", "credits"):
             element = '{"key": "VARCHAR", "value": "VARCHAR"}' if record == "labels" else \
-                '{"name": "VARCHAR", "amount": "DOUBLE"}'
+                '{"name": "VARCHAR", "amount": "DOUBLE", "type": "VARCHAR"}'
             cols.append(f"from_json(coalesce(\"{record}\", '[]'), '[{element}]') AS \"{record}\"")
         return f"SELECT {', '.join(cols)} FROM {raw}"
 

@@ -14,6 +14,10 @@ last snapshot's high-water `created_at` (1 page when nothing is new); one GET pe
 snapshot (its finish is the only change a closed run can't have); per new run, its tasks (native: 1 page) and
 its edges (native: 1 call per 20 runs); artifacts created since the high-water mark (native, paged) or by id
 from MLMD (task_details). Pipeline and experiment names are looked up once each and kept in the watermark.
+
+Each task's CPU, memory and accelerator requests come from the run's `pipeline_spec` (pipeline_spec.py) into
+steps.properties, for step costs split by requests; a run the API returns without its spec (one created from a
+pipeline version) has none, and its steps split by duration.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from aipipe_ops.lineage import kinds
 from aipipe_ops.lineage.sources.base import CopyResult
 from aipipe_ops.lineage.sources.kfp_api_client import KfpApi
 from aipipe_ops.lineage.sources.mlmd_connection import LIBRARY_SCHEMA_VERSION
+from aipipe_ops.lineage.sources.pipeline_spec import REQUESTS_PROPERTY, task_requests
 
 SCHEMES = ("kfp",)
 API = "/apis/v2beta1"
@@ -251,8 +256,11 @@ class KfpApiSource:
         steps, events, artifacts = [], [], set()
         for run in runs:
             details = run.get("run_details")
+            spec = run.get("pipeline_spec")
             if details is None:
-                details = (self.api.get(f"{API}/runs/{run['run_id']}") or {}).get("run_details") or {}
+                full = self.api.get(f"{API}/runs/{run['run_id']}") or {}
+                details, spec = full.get("run_details") or {}, spec or full.get("pipeline_spec")
+            requests = task_requests(spec)
             for t in details.get("task_details") or []:
                 outputs = {k: v.get("artifact_ids") or [] for k, v in (t.get("outputs") or {}).items()}
                 inputs = {k: v.get("artifact_ids") or [] for k, v in (t.get("inputs") or {}).items()}
@@ -265,7 +273,8 @@ class KfpApiSource:
                 name = t.get("display_name") or ""
                 steps.append(self._step(eid, run["run_id"], name, is_dag, name.startswith("importer"), state,
                                         t.get("pod_name"), t.get("create_time"),
-                                        t.get("end_time") or t.get("start_time") or t.get("create_time")))
+                                        t.get("end_time") or t.get("start_time") or t.get("create_time"),
+                                        requests.get(name)))
                 for direction, io in (("input", inputs), ("output", outputs)):
                     for key, ids in io.items():
                         for aid in ids:
@@ -295,6 +304,7 @@ class KfpApiSource:
         steps, events = [], []
         ns = self.target.namespace
         for run in runs:
+            requests = task_requests(run.get("pipeline_spec"))
             for page in self.api.pages(f"{API}/runs/{run['run_id']}/tasks", "tasks", {}, 1000):
                 for t in page:
                     pods = t.get("pods") or []
@@ -303,7 +313,8 @@ class KfpApiSource:
                     steps.append(self._step(stable_id(t["task_id"]), run["run_id"], t.get("display_name") or t.get("name"),
                                             kind in ("ROOT", "DAG", "LOOP", "CONDITION", "CONDITION_BRANCH",
                                                      "EXIT_HANDLER"), kind == "IMPORTER", t.get("state") or "", pod,
-                                            t.get("create_time"), t.get("end_time") or t.get("create_time")))
+                                            t.get("create_time"), t.get("end_time") or t.get("create_time"),
+                                            requests.get(t.get("name") or t.get("display_name"))))
         run_ids = [r["run_id"] for r in runs]
         for i in range(0, len(run_ids), EDGE_BATCH):
             for page in self.api.pages(f"{API}/artifact_tasks", "artifact_tasks",
@@ -333,7 +344,7 @@ class KfpApiSource:
 
     # -- into the tables ----------------------------------------------------------------------------------------
     @staticmethod
-    def _step(eid, run_id, name, is_dag, is_importer, state, pod, created, updated) -> dict:
+    def _step(eid, run_id, name, is_dag, is_importer, state, pod, created, updated, requests=None) -> dict:
         component = "dag" if is_dag else "importer" if is_importer else re.sub(r"-[0-9]+$", "", name or "")
         type_name = ("system.DAGExecution" if is_dag else "system.ImporterExecution" if is_importer
                      else "system.ContainerExecution")
@@ -341,7 +352,9 @@ class KfpApiSource:
         return {"execution_id": eid, "run_id": run_id, "step": name, "component": component,
                 "state": STEP_STATES.get(state, "UNKNOWN"), "pod_name": pod or None,
                 "created_at": parse_time(created), "updated_at": parse_time(updated), "type_name": type_name,
-                "name": f"run/{run_id}" if root else None}
+                "name": f"run/{run_id}" if root else None,
+                # what the run's pipeline spec says the task requests (pipeline_spec.py), for step costs
+                "properties": json.dumps({REQUESTS_PROPERTY: requests}) if requests and not is_dag else None}
 
     def _write(self, con, run_rows, steps, events, artifacts) -> dict[str, int]:
         run_ids = pa.table({"run_id": pa.array([r["run_id"] for r in run_rows], pa.string())})
@@ -363,10 +376,10 @@ class KfpApiSource:
             ("execution_id", pa.int64()), ("run_id", pa.string()), ("step", pa.string()),
             ("component", pa.string()), ("state", pa.string()), ("pod_name", pa.string()),
             ("created_at", pa.timestamp("us", "UTC")), ("updated_at", pa.timestamp("us", "UTC")),
-            ("type_name", pa.string()), ("name", pa.string())])))
+            ("type_name", pa.string()), ("name", pa.string()), ("properties", pa.string())])))
         con.execute("""INSERT INTO steps (execution_id, run_id, step, component, state, pod_name, created_at,
-                       updated_at, type_name, name, dialect)
-                       SELECT *, 'kfp-v2' FROM _s""")
+                       updated_at, type_name, name, properties, dialect)
+                       SELECT * REPLACE (properties::JSON AS properties), 'kfp-v2' FROM _s""")
         con.unregister("_s")
         states = {s["execution_id"]: s["state"] for s in steps}
         event_rows = [{"execution_id": e, "artifact_id": a,

@@ -1,0 +1,98 @@
+"""Commitments: --commitments amortize (default) | separate (docs/cost-model.md §13).
+
+A resource-based commitment bills its fee every hour (SKUs "Commitment v1: ..."), whether used or not, and gives the
+usage it covers a COMMITTED_USAGE_DISCOUNT credit that cancels its on-demand price. Left as they are, the covered
+usage looks almost free and the fee sits apart. Amortised, the fee goes to the usage it covered:
+
+- a *pool* is one usage hour, region, currency and resource kind (a fee takes the kind it commits: "A2 Cpu" is cpu);
+  its fee F is the pool's fee lines, its committed units U their usage amount (vCPU-, byte- or GPU-seconds);
+- a covered line covers usage_amount x |cud credit| / cost units (the covered part of its usage); utilisation
+  u = min(1, covered units / U);
+- absorbed = F x u is split over the pool's covered lines in proportion to their commitment credit, exactly; the fee
+  lines keep F - absorbed, the *unused commitment*;
+- every line's cost is then its effective cost (net + its part of the fees), and idle, overhead and shared namespaces
+  are shared by effective cost.
+
+Spend-based commitments of the 2026 model bill covered usage at its discounted price and offset the fee with
+FEE_UTILIZATION_OFFSET credits: the fee lines' net is what went unused, and it stays there (there is nothing to
+spread). A pool whose export lacks usage amounts counts as fully used when it has covered lines.
+
+`amortize` and `separate` have one signature, `(con, window, into) -> str`: they read cost_lines in the window and
+write `into`, the lines attribution classifies (cost_lines' columns, net_cost = effective cost under amortize), and
+return the bucket the fee lines' remaining money is kept in.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from aipipe_ops.billing.attribution.split import split_sql
+from aipipe_ops.billing.normalise import UsageWindow
+
+# A commitment's fee line (reference/billing.md §4.1: Google's CUD-fee query matches the SKU description).
+FEE_SQL = "lower(sku) LIKE 'commitment%'"
+POOL = ("usage_start", "region", "currency", "resource_kind")
+
+
+def separate(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> str:
+    """Fees stay whole, in their own bucket; costs are net costs."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM cost_lines WHERE {window.where_sql()}")
+    return "commitment"
+
+
+def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> str:
+    """Fees spread over the usage they covered; what no usage absorbed stays as unused commitment."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS "
+                f"SELECT row_number() OVER () AS line_id, * FROM cost_lines WHERE {window.where_sql()}")
+    if not con.execute(f"SELECT count(*) FROM {into} WHERE {FEE_SQL}").fetchone()[0]:
+        con.execute(f"ALTER TABLE {into} DROP COLUMN line_id")
+        return "unused_commitment"
+    same_pool = " AND ".join(f"l.{k} IS NOT DISTINCT FROM p.{k}" for k in POOL)
+    keys = ", ".join(POOL)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE att_fee_pools AS
+        SELECT row_number() OVER () AS group_id, {keys}, sum(net_cost) AS fee, sum(usage_amount) AS committed
+        FROM {into} WHERE {FEE_SQL} GROUP BY {keys}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE att_covered AS
+        SELECT p.group_id, l.line_id AS recipient, -l.cud_credits AS weight,
+               CASE WHEN l.cost > 0 THEN l.usage_amount * CAST(-l.cud_credits AS DOUBLE) / CAST(l.cost AS DOUBLE)
+               END AS units
+        FROM {into} l JOIN att_fee_pools p ON {same_pool}
+        WHERE NOT ({FEE_SQL}) AND l.cud_credits < 0
+    """)
+    # absorbed = F x min(1, covered / committed), rounded once to the nano-unit: the splits below move it exactly.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE att_absorbed AS
+        SELECT p.group_id,
+               CASE WHEN c.n IS NULL THEN CAST(0 AS DECIMAL(38, 9))
+                    WHEN p.committed IS NULL OR p.committed <= 0 OR c.units IS NULL THEN p.fee
+                    ELSE CAST(CAST(p.fee AS DOUBLE) * least(1.0, c.units / p.committed) AS DECIMAL(38, 9)) END
+               AS amount
+        FROM att_fee_pools p
+        LEFT JOIN (SELECT group_id, count(*) AS n, sum(units) AS units FROM att_covered GROUP BY group_id) c
+          USING (group_id)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE att_fee_lines AS
+        SELECT p.group_id, l.line_id AS recipient, l.net_cost AS weight
+        FROM {into} l JOIN att_fee_pools p ON {same_pool} WHERE {FEE_SQL}
+    """)
+    # The absorbed money leaves the fee lines (in proportion to their fee) and reaches the covered lines (in
+    # proportion to their commitment credit): two exact splits of the same amounts, so every cent stays.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE att_amortised AS
+        SELECT recipient AS line_id, sum(amount) AS amount FROM (
+            SELECT recipient, amount FROM ({split_sql('att_absorbed', 'att_covered', money_weights=True)})
+            UNION ALL
+            SELECT recipient, -amount FROM (
+                {split_sql('att_absorbed', 'att_fee_lines', money_weights=True)})
+        ) GROUP BY recipient
+    """)
+    con.execute(f"""
+        UPDATE {into} SET net_cost = {into}.net_cost + a.amount
+        FROM att_amortised a WHERE a.line_id = {into}.line_id
+    """)
+    con.execute(f"ALTER TABLE {into} DROP COLUMN line_id")
+    return "unused_commitment"
