@@ -10,10 +10,8 @@ from decimal import Decimal
 import pytest
 
 from aipipe_ops.billing.attribution.attribute import attribute
-from aipipe_ops.billing.attribution.policies import Policy
-from aipipe_ops.billing.attribution.step_methods import steps_by_method
-from aipipe_ops.billing.breakdowns import breakdown
-from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.sample.step_error import (TRUTH_POLICY, direct_by_method, period_error, step_errors, stored_direct,
+                                          truth_steps)
 from aipipe_ops.workspace import Workspace
 
 CENT = Decimal("0.01")
@@ -33,52 +31,21 @@ def loaded(tmp_path_factory):
     return path, truth
 
 
-def _truth_steps(truth: dict) -> dict[int, dict]:
-    """execution id -> the generator's step, for steps that ran a pod, with whether it ran wholly labelled."""
-    since = truth["step_labels"]["since"]
-    out = {}
-    for run_id, run in truth["runs"].items():
-        if run.get("adjustments"):  # a usage correction of the run's is not any step's (ground_truth.json)
-            continue
-        for exec_id, step in run["steps"].items():
-            if step["pods"]:
-                out[int(exec_id)] = dict(step, run_id=run_id,
-                                         labelled=all(p["start"] >= since for p in step["pods"]))
-    return out
-
-
-def _direct(rows: list[dict]) -> dict[int, tuple[Decimal, str]]:
-    return {r["execution_id"]: (r["direct"], r["method"]) for r in rows
-            if r["class"] == "step" and r.get("execution_id") is not None}
-
-
-def _step_rows(path, method: str):
+def _step_rows(path, method: str) -> dict[int, tuple[Decimal, str | None]]:
     with Workspace.open(path) as ws:
-        attribute(ws, Policy(commitments="separate"))
+        attribute(ws, TRUTH_POLICY)
         if method == "label":
-            rows, _ = breakdown(ws.con, "step")
-        else:
-            rows, _ = breakdown(ws.con, "step", **steps_by_method(ws.con, UsageWindow(), method))
-    return _direct(rows)
-
-
-def _error(truth_steps: dict, direct: dict, labelled: bool) -> tuple[Decimal, Decimal]:
-    """(Σ |attributed − true| / 2, Σ true): the money on the wrong step, over the steps of one period."""
-    wrong = total = Decimal(0)
-    for exec_id, step in truth_steps.items():
-        if step["labelled"] != labelled:
-            continue
-        true = Decimal(step["net_cost"]["USD"])
-        wrong += abs(direct.get(exec_id, (Decimal(0), None))[0] - true)
-        total += true
-    return wrong / 2, total
+            stored = stored_direct(ws.con)
+            assert stored == direct_by_method(ws.con, "label")  # the stored split is what step_error measures
+            return stored
+        return direct_by_method(ws.con, method)
 
 
 def test_labelled_steps_cost_what_the_generator_put_in_to_the_cent(loaded):
     path, truth = loaded
-    truth_steps = _truth_steps(truth)
+    steps = truth_steps(truth)
     direct = _step_rows(path, "label")
-    labelled = {e: s for e, s in truth_steps.items() if s["labelled"]}
+    labelled = {e: s for e, s in steps.items() if s["labelled"]}
     assert len(labelled) >= 20  # the labelled period holds enough steps to mean something
     for exec_id, step in labelled.items():
         cost, method = direct.get(exec_id, (Decimal(0), None))
@@ -88,7 +55,7 @@ def test_labelled_steps_cost_what_the_generator_put_in_to_the_cent(loaded):
         assert cost == 0 or "label" in method.split("+"), (exec_id, method)
     # The unlabelled period falls back to the time split, and says so (a step alive across the day the policy
     # arrived has both).
-    before = {m for e, (c, m) in direct.items() if e in truth_steps and not truth_steps[e]["labelled"] and c}
+    before = {m for e, (c, m) in direct.items() if e in steps and not steps[e]["labelled"] and c}
     assert "duration" in before and before <= {"duration", "duration+label"}
 
 
@@ -97,7 +64,7 @@ def test_the_bigquery_jobs_land_on_the_step_that_launched_them(loaded):
     jobs = truth["step_labels"]["bigquery_jobs"]
     assert jobs
     with Workspace.open(path) as ws:
-        attribute(ws, Policy(commitments="separate"))
+        attribute(ws, TRUTH_POLICY)
         lines = ws.con.execute(
             "SELECT run_id, step_label, sum(net_cost) FROM cost_lines WHERE service = 'BigQuery' GROUP BY ALL"
         ).fetchall()
@@ -115,37 +82,34 @@ def test_other_methods_move_money_between_steps_not_out_of_runs(loaded, method):
     label = _step_rows(path, "label")
     other = _step_rows(path, method)
     runs = {}
-    for exec_id, step in _truth_steps(truth).items():
+    for exec_id, step in truth_steps(truth).items():
         runs.setdefault(step["run_id"], []).append(exec_id)
     for run_id, execs in runs.items():
         assert sum(label.get(e, (0, None))[0] for e in execs) == sum(other.get(e, (0, None))[0] for e in execs)
-    wrong, total = _error(_truth_steps(truth), other, labelled=True)
+    wrong, total, _ = period_error(truth_steps(truth), other, labelled=True)
     assert wrong > 0  # without labels the time split puts money on the wrong step
 
 
 def test_measured_error_by_method(loaded, capsys):
-    """The figures of docs/cost-model.md §6: money on the wrong step, per period and method."""
+    """The figures of docs/cost-model.md §6: money on the wrong step, per period and method (aipipe_ops/sample/
+    step_error.py, which `python -m bench steps` prints for a larger fleet)."""
     path, truth = loaded
-    truth_steps = _truth_steps(truth)
-    report = {}
-    for method in ("label", "requests", "duration"):
-        direct = _step_rows(path, method)
-        for period in (True, False):
-            wrong, total = _error(truth_steps, direct, period)
-            report[(method, "labelled" if period else "unlabelled")] = (wrong, total)
-    assert report[("label", "labelled")][0] < CENT * len(truth_steps)
+    with Workspace.open(path) as ws:
+        report = {(e.method, e.period): e for e in step_errors(ws, truth)}
+    assert set(report) == {(m, p) for m in ("label", "requests", "duration") for p in ("labelled", "unlabelled")}
+    assert report[("label", "labelled")].wrong < CENT * report[("label", "labelled")].steps
+    assert report[("duration", "labelled")].wrong > 0  # without labels the time split puts money on the wrong step
     with capsys.disabled():
-        for (method, period), (wrong, total) in report.items():
-            print(f"\n  step error {method:9s} {period:10s}: {wrong:.2f} of {total:.2f} USD "
-                  f"({100 * wrong / total if total else 0:.2f} %)", end="")
+        for (method, period), e in report.items():
+            print(f"\n  step error {method:9s} {period:10s}: {e.wrong:.2f} of {e.total:.2f} USD ({e.percent:.2f} %)",
+                  end="")
 
 
 def test_a_stuck_step_is_charged_for_the_hours_its_pod_holds(loaded):
     """The sample's stuck llm-finetune run: finetune is still RUNNING (last update = its start) while its GPU pod
     runs on; the time split charges it until the run's last hour, not 0.00 with its cost on the step before."""
     path, truth = loaded
-    truth_steps = _truth_steps(truth)
-    stuck = {e: s for e, s in truth_steps.items()
+    stuck = {e: s for e, s in truth_steps(truth).items()
              if s["state"] == "RUNNING" and Decimal(s["net_cost"]["USD"]) > 100 * CENT}
     assert stuck  # the fleet always holds a stuck run (fleet.py FORCED)
     direct = _step_rows(path, "duration")
