@@ -208,7 +208,8 @@ def _headline(doc: ReportDocument) -> list[str]:
     out = [f"The audit found {plural(total, 'finding')}: {', '.join(parts)}."]
     for block in doc.blocks:
         at_stake = {r["severity"]: r["cost"] for r in block.tables["cost_by_severity"].rows}
-        money = [f"{formatting.money(at_stake[s], block.currency)} behind {s}s" for s in SEVERITY_ORDER if at_stake.get(s)]
+        money = [f"{formatting.money(at_stake[s], block.currency)} behind {s} findings" for s in SEVERITY_ORDER
+                 if at_stake.get(s)]
         if money:
             out.append("Runs named by findings cost " + ", ".join(money) + ".")
     return out

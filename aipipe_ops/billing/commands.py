@@ -12,7 +12,7 @@ from aipipe_ops.billing.reconcile import COLUMNS as RECONCILIATION_COLUMNS
 from aipipe_ops.billing.sources import DEFAULT_LATE_DAYS, DEFAULT_MAX_BYTES_BILLED, SourceOptions
 from aipipe_ops.cli_context import pass_app
 from aipipe_ops.errors import ConfigError
-from aipipe_ops.output import echo, format_option, render, to_json
+from aipipe_ops.output import echo, format_option, plural, render, to_json
 
 BILLING_HELP = ("Billing export to load: Parquet, JSONL or CSV files (a file, a glob in quotes, or a directory), "
                 "or a BigQuery table bq://PROJECT.DATASET.TABLE. Repeat for several sources.")
@@ -186,7 +186,8 @@ def costs(app, sources, by, since, until, invoice_month, idle, shared, share_nam
         note = None if rows else _holdings_note(ws.con, window)
         old = ws.con.execute("SELECT count(DISTINCT source) FROM export_cells WHERE fingerprint IS NULL").fetchone()[0]
         if old and not note:
-            note = (f"{old} billing source(s) were loaded by an older aipipe: their lines lack the region, usage and "
+            note = (f"{plural(old, 'billing source')} {'was' if old == 1 else 'were'} loaded by an older aipipe: "
+                    f"their lines lack the region, usage and "
                     f"commitment credits commitments are amortised over. Load them again (`aipipe billing "
                     f"sources` lists them) to refresh their lines")
     rec_columns = list(RECONCILIATION_COLUMNS)

@@ -235,7 +235,7 @@ def estimate(app, stack: str | None, plan_file: Path | None, project_dir: Path, 
     totals = result.totals
     if totals.unpriced and not allow_unpriced:
         raise BudgetExceededError(
-            f"{totals.unpriced} line(s) could not be priced, so the monthly maximum is not known and the budget of "
+            f"{plural(totals.unpriced, 'line')} could not be priced, so the monthly maximum is not known and the budget of "
             f"{check['amount']} {check['currency']} cannot be proven (pass --allow-unpriced to check the priced "
             "lines only)")
     if check["over"]:

@@ -113,7 +113,7 @@ def test_unpriced_lines_fail_a_budget_check_unless_allowed(estimate, tmp_path):
     path = tmp_path / "preview.json"
     path.write_text(json.dumps(plan))
     code, out, err = estimate("--plan", path, "--budget", "100000")
-    assert code == 1 and "1 line(s) could not be priced" in err
+    assert code == 1 and "1 line could not be priced" in err
     assert "GPUs (on-demand, NVIDIA T4)  *" in out and "not priced" in out
     assert "no on-demand price for NVIDIA T4 GPUs in us-east5" in out
     assert estimate("--plan", path, "--budget", "100000", "--allow-unpriced")[0] == 0
