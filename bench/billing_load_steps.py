@@ -2,11 +2,12 @@
 on the workspace connection, timed one by one, with the process's peak RSS. A profiling aid for
 bench_billing.py's figures (docs/billing.md "Performance"), not a benchmark with a target.
 
-    python -m bench.billing_load_steps [--small] [--attribute] [--operators]
+    python -m bench.billing_load_steps [--small] [--attribute] [--operators] [--memory-limit 1.5GB]
 
 Uses the bench's fleet (bench/out/billing-10m, or billing-small with --small) and a workspace holding its lineage
 snapshot (taken once into bench/out/, untimed). --operators also lists, for each statement of a second or more,
-its costliest operators (DuckDB's profiler: CPU seconds summed over threads, rows out).
+its costliest operators (DuckDB's profiler: seconds in the operator summed over threads, rows out);
+--memory-limit replaces the DuckDB memory cap of billing connections (load.MEMORY_LIMIT) for this run.
 """
 
 from __future__ import annotations
@@ -98,10 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--small", action="store_true")
     parser.add_argument("--attribute", action="store_true")
     parser.add_argument("--operators", action="store_true")
-    parser.add_argument("--memory-limit", help="DuckDB memory_limit to set before the load (e.g. 1.5GB)")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit of billing connections for this run (e.g. 1.2GB)")
     args = parser.parse_args(argv)
 
-    from aipipe_ops.billing.load import load_billing
+    from aipipe_ops.billing import load
     from aipipe_ops.workspace import Workspace
 
     fleet = PROJECT_DIR / "bench" / "out" / ("billing-small" if args.small else "billing-10m")
@@ -112,10 +113,10 @@ def main(argv: list[str] | None = None) -> None:
         shutil.copy(_lineage_template(fleet), workspace)
         ws = Workspace.open(workspace)
         if args.memory_limit:
-            ws.con.execute(f"SET memory_limit = '{args.memory_limit}'")
+            load.MEMORY_LIMIT = args.memory_limit
         ws.con = TimedConnection(ws.con, log, Path(tmp) if args.operators else None)
         started = time.perf_counter()
-        summary = load_billing(ws, spec)
+        summary = load.load_billing(ws, spec)
         loaded = time.perf_counter()
         if args.attribute:
             from aipipe_ops.billing.attribution.attribute import attribute
@@ -131,9 +132,10 @@ def main(argv: list[str] | None = None) -> None:
         if seconds >= 0.02 or text.startswith("--"):
             print(f"{seconds:8.2f} s  {re.sub(r'SELECT .{60,}', 'SELECT ...', text)}")
         for cpu, name, rows in operators:
-            print(f"{'':12}{cpu:7.2f} CPU-s  {name} ({rows:,} rows)")
-    print(f"process CPU {time.process_time():.2f} s; load {loaded - started:.2f} s, attribute {attributed - loaded:.2f} s, close {closed - attributed:.2f} s; "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GB")
+            print(f"{'':12}{cpu:7.2f} s  {name} ({rows:,} rows)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    print(f"process CPU {time.process_time():.2f} s; load {loaded - started:.2f} s, attribute "
+          f"{attributed - loaded:.2f} s, close {closed - attributed:.2f} s; peak RSS {peak:.2f} GB")
 
 
 if __name__ == "__main__":

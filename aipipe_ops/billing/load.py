@@ -33,10 +33,10 @@ class LoadSummary:
     notes: list[str] = field(default_factory=list)
 
 
-# DuckDB may take 80 % of the machine's memory; past this the load's aggregation (a hash table of every cost line) and
-# its staged lines spill to disk instead: 10.4 M rows into 2.66 M lines peak at 1.6 GB instead of 2.4 GB, for about
-# 10 % more CPU (docs/billing.md "Performance").
-LOAD_MEMORY_LIMIT = "1.5GB"
+# DuckDB may take 80 % of the machine's memory; past this the load's aggregation (a hash table of every cost line),
+# its staged lines and attribution's tables spill to disk instead: 10.4 M rows into 2.66 M lines, loaded and
+# attributed, peak at 1.6 GB instead of 2.4 GB, for about 10 % more CPU in the load (docs/billing.md "Performance").
+MEMORY_LIMIT = "1.5GB"
 
 
 def prepare_connection(con) -> None:
@@ -46,6 +46,7 @@ def prepare_connection(con) -> None:
     con.execute("SET preserve_insertion_order = false")
     # DuckDB's own progress bar writes to the terminal mid-output; aipipe prints its own results.
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
 
 
 def _held_files(con) -> dict[str, str]:
@@ -100,14 +101,11 @@ def load_billing(ws: Workspace, spec: str, window: UsageWindow | None = None,
     con = ws.con
     prepare_connection(con)
     notes: list[str] = []
-    memory_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
     try:
         return _load(ws, con, source, spec, window, replace, notes)
     finally:  # the staged lines are as large as the load: free them for what runs next on this connection
         with contextlib.suppress(duckdb.Error):
             con.execute(f"DROP TABLE IF EXISTS {cells.STAGE}; DROP TABLE IF EXISTS {cells.CELLS}")
-            con.execute(f"SET memory_limit = '{memory_limit}'")
 
 
 def _load(ws: Workspace, con, source, spec: str, window: UsageWindow, replace: bool, notes: list[str]) -> LoadSummary:

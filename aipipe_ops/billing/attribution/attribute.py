@@ -155,10 +155,12 @@ def _refresh_days(ws: Workspace, latest: dict, policy: Policy, window: UsageWind
         run_lines = "att_run_lines"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {run_lines} AS SELECT * EXCLUDE (attribution_id) "
                     f"FROM attribution_lines WHERE attribution_id = {aid} AND run_id IN (SELECT run_id FROM {touched})")
-        # The steps read every day of the touched runs: the whole window's lines, under the same commitment policy.
-        COMMITMENT_POLICIES[policy.commitments](con, window, SOURCE)
-        step_costs = steps.attribute_steps(con, window, runs=runs, lines=run_lines, into="att_step_costs",
-                                           source=SOURCE)
+        # The steps read every day of the touched runs (and only those days), under the same commitment policy.
+        run_days = [r[0] for r in con.execute(
+            f"SELECT DISTINCT usage_day FROM {run_lines} WHERE usage_day IS NOT NULL ORDER BY 1").fetchall()]
+        COMMITMENT_POLICIES[policy.commitments](con, window.only_days(run_days), SOURCE)
+        step_costs = steps.attribute_steps(con, window.only_days(run_days), runs=runs, lines=run_lines,
+                                           into="att_step_costs", source=SOURCE)
         in_touched = f"run_id IN (SELECT run_id FROM {touched})"
         for table in ("run_costs", "step_costs"):
             con.execute(f"DELETE FROM {table} WHERE {in_touched}")

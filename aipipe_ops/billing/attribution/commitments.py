@@ -36,31 +36,30 @@ POOL = ("usage_start", "region", "currency", "resource_kind")
 
 def separate(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> str:
     """Fees stay whole, in their own bucket; costs are net costs."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM cost_lines WHERE {window.where_sql()}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {into} AS SELECT * FROM cost_lines WHERE {window.where_sql()}")
     return "commitment"
 
 
 def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> str:
-    """Fees spread over the usage they covered; what no usage absorbed stays as unused commitment."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS "
-                f"SELECT row_number() OVER () AS line_id, * FROM cost_lines WHERE {window.where_sql()}")
-    if not con.execute(f"SELECT count(*) FROM {into} WHERE {FEE_SQL}").fetchone()[0]:
-        con.execute(f"ALTER TABLE {into} DROP COLUMN line_id")
-        return "unused_commitment"
+    """Fees spread over the usage they covered; what no usage absorbed stays as unused commitment.
+
+    Only the fee lines and the covered lines are read again (a line is named by its rowid in cost_lines): `into` is
+    a view of the window's cost lines with each one's part of the fees added to its net cost, not a copy."""
+    where = window.where_sql()
     same_pool = " AND ".join(f"l.{k} IS NOT DISTINCT FROM p.{k}" for k in POOL)
     keys = ", ".join(POOL)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_fee_pools AS
         SELECT row_number() OVER () AS group_id, {keys}, sum(net_cost) AS fee, sum(usage_amount) AS committed
-        FROM {into} WHERE {FEE_SQL} GROUP BY {keys}
+        FROM cost_lines WHERE {where} AND {FEE_SQL} GROUP BY {keys}
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_covered AS
-        SELECT p.group_id, l.line_id AS recipient, -l.cud_credits AS weight,
+        SELECT p.group_id, l.rowid AS recipient, -l.cud_credits AS weight,
                CASE WHEN l.cost > 0 THEN l.usage_amount * CAST(-l.cud_credits AS DOUBLE) / CAST(l.cost AS DOUBLE)
                END AS units
-        FROM {into} l JOIN att_fee_pools p ON {same_pool}
-        WHERE NOT ({FEE_SQL}) AND l.cud_credits < 0
+        FROM cost_lines l JOIN att_fee_pools p ON {same_pool}
+        WHERE {window.where_sql('l')} AND l.cud_credits < 0 AND NOT ({FEE_SQL.replace('sku', 'l.sku')})
     """)
     # absorbed = F x min(1, covered / committed), rounded once to the nano-unit: the splits below move it exactly.
     con.execute("""
@@ -76,8 +75,9 @@ def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> 
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_fee_lines AS
-        SELECT p.group_id, l.line_id AS recipient, l.net_cost AS weight
-        FROM {into} l JOIN att_fee_pools p ON {same_pool} WHERE {FEE_SQL}
+        SELECT p.group_id, l.rowid AS recipient, l.net_cost AS weight
+        FROM cost_lines l JOIN att_fee_pools p ON {same_pool}
+        WHERE {window.where_sql('l')} AND {FEE_SQL.replace('sku', 'l.sku')}
     """)
     # The absorbed money leaves the fee lines (in proportion to their fee) and reaches the covered lines (in
     # proportion to their commitment credit): two exact splits of the same amounts, so every cent stays.
@@ -91,8 +91,9 @@ def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> 
         ) GROUP BY recipient
     """)
     con.execute(f"""
-        UPDATE {into} SET net_cost = {into}.net_cost + a.amount
-        FROM att_amortised a WHERE a.line_id = {into}.line_id
+        CREATE OR REPLACE TEMP VIEW {into} AS
+        SELECT c.* REPLACE (c.net_cost + coalesce(a.amount, 0) AS net_cost)
+        FROM cost_lines c LEFT JOIN att_amortised a ON a.line_id = c.rowid
+        WHERE {window.where_sql('c')}
     """)
-    con.execute(f"ALTER TABLE {into} DROP COLUMN line_id")
     return "unused_commitment"
