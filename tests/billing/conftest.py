@@ -117,3 +117,26 @@ def bq_table_with_rows(client, rows: list[dict], *, drop: tuple[str, ...] = ()) 
         errors = client.insert_rows_json(table, payload[i:i + 500])
         assert not errors, errors
     return f"bq://{BQ_PROJECT}.{dataset}.gcp_billing_export_resource_v1_0123"
+
+
+# -- the sample fleet, for the tests that check figures against its ground truth ---------------------------------
+def write_sample(factory, *, runs: int = 30, days: int = 3, seed: int = 11, formats: str = "parquet"):
+    """`aipipe sample` into a fresh temp folder; returns (folder, ground truth)."""
+    import json
+
+    from aipipe_ops.cli import main
+
+    out = factory.mktemp("fleet") / "sample"
+    assert main(["sample", "--runs", str(runs), "--days", str(days), "--seed", str(seed), "--out", str(out),
+                 "--billing-format", formats, "--format", "json"]) == 0
+    return out, json.loads((out / "ground_truth.json").read_text())
+
+
+def load_sample(factory, out) -> Path:
+    """A fresh workspace holding the sample's MLMD lineage and its Parquet billing export; returns its path."""
+    from aipipe_ops.cli import main
+
+    path = factory.mktemp("ws") / "workspace.duckdb"
+    assert main(["--workspace", str(path), "lineage", "snapshot", "--mlmd", f"sqlite:///{out}/mlmd.sqlite"]) == 0
+    assert main(["--workspace", str(path), "billing", "load", "--billing", str(out / "billing" / "*.parquet")]) == 0
+    return path

@@ -62,16 +62,24 @@ def _split_by_export_time(out, tmp_path) -> tuple[str, str]:
     return str(first), str(later)
 
 
-@pytest.mark.parametrize("policy", [Policy(), Policy(idle="share", shared="weighted"),
-                                    Policy(idle="share", shared="even", share_namespaces=("kubeflow",))],
-                         ids=["separate", "share-weighted", "share-even-kubeflow"])
-def test_refreshing_the_changed_days_equals_attributing_everything(fleet, tmp_path, policy):
+def _workspace_with_the_first_part(fleet, tmp_path) -> tuple[Workspace, str]:
+    """A copy of the fleet's lineage workspace holding the export batches up to the cut-off; returns it (open) and
+    the file of the later batches."""
     out, lineage = fleet
     path = tmp_path / "workspace.duckdb"
     shutil.copy(lineage, path)
     first_part, later_part = _split_by_export_time(out, tmp_path)
-    with Workspace.open(path) as ws:
-        load_billing(ws, first_part)
+    ws = Workspace.open(path)
+    load_billing(ws, first_part)
+    return ws, later_part
+
+
+@pytest.mark.parametrize("policy", [Policy(), Policy(idle="share", shared="weighted"),
+                                    Policy(idle="share", shared="even", share_namespaces=("kubeflow",))],
+                         ids=["separate", "share-weighted", "share-even-kubeflow"])
+def test_refreshing_the_changed_days_equals_attributing_everything(fleet, tmp_path, policy):
+    ws, later_part = _workspace_with_the_first_part(fleet, tmp_path)
+    with ws:
         first = attribute(ws, policy, incremental=True)
         held_days = {r[0] for r in ws.con.execute("SELECT DISTINCT usage_day FROM cost_lines").fetchall()}
         load_billing(ws, later_part)
@@ -89,12 +97,8 @@ def test_refreshing_the_changed_days_equals_attributing_everything(fleet, tmp_pa
 
 
 def test_only_the_changed_days_are_attributed_again(fleet, tmp_path):
-    out, lineage = fleet
-    path = tmp_path / "workspace.duckdb"
-    shutil.copy(lineage, path)
-    first_part, later_part = _split_by_export_time(out, tmp_path)
-    with Workspace.open(path) as ws:
-        load_billing(ws, first_part)
+    ws, later_part = _workspace_with_the_first_part(fleet, tmp_path)
+    with ws:
         attribute(ws, Policy(idle="share"), incremental=True)
         stamp = latest_attribution(ws.con)["created_at"]
         assert changed_days(ws.con, stamp) == []

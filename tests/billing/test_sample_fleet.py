@@ -12,27 +12,18 @@ from aipipe_ops.billing.attribution.attribute import attribute
 from aipipe_ops.billing.attribution.policies import Policy
 from aipipe_ops.billing.load import load_billing
 from aipipe_ops.workspace import Workspace
+from conftest import load_sample, write_sample
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    from aipipe_ops.cli import main
-
-    out = tmp_path_factory.mktemp("fleet") / "sample"
-    assert main(["sample", "--runs", "30", "--days", "3", "--seed", "11", "--out", str(out),
-                 "--billing-format", "parquet,jsonl", "--format", "json"]) == 0
-    return out, json.loads((out / "ground_truth.json").read_text())
+    return write_sample(tmp_path_factory, formats="parquet,jsonl")
 
 
 @pytest.fixture(scope="module")
 def loaded(fleet, tmp_path_factory):
     out, truth = fleet
-    from aipipe_ops.cli import main
-
-    path = tmp_path_factory.mktemp("ws") / "workspace.duckdb"
-    assert main(["--workspace", str(path), "lineage", "snapshot", "--mlmd", f"sqlite:///{out}/mlmd.sqlite"]) == 0
-    assert main(["--workspace", str(path), "billing", "load", "--billing", str(out / "billing" / "*.parquet")]) == 0
-    return path, truth
+    return load_sample(tmp_path_factory, out), truth
 
 
 def test_every_runs_direct_cost_is_the_generators(loaded):

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from conftest import load_sample, write_sample
 
 POLICIES = list(itertools.product(("separate", "share"), ("separate", "weighted", "even"), ("amortize", "separate")))
 CENT = Decimal("0.005")  # |engine - truth| below half a cent: equal to the cent
@@ -24,23 +25,13 @@ NO_NAMESPACE = "(none)"  # ground_truth.json's key for lines without a namespace
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    from aipipe_ops.cli import main
-
-    out = tmp_path_factory.mktemp("fleet") / "sample"
-    assert main(["sample", "--runs", "30", "--days", "3", "--seed", "11", "--out", str(out),
-                 "--billing-format", "parquet", "--format", "json"]) == 0
-    return out, json.loads((out / "ground_truth.json").read_text())
+    return write_sample(tmp_path_factory, formats="parquet")
 
 
 @pytest.fixture(scope="module")
 def loaded(fleet, tmp_path_factory):
     out, truth = fleet
-    from aipipe_ops.cli import main
-
-    path = tmp_path_factory.mktemp("ws") / "workspace.duckdb"
-    assert main(["--workspace", str(path), "lineage", "snapshot", "--mlmd", f"sqlite:///{out}/mlmd.sqlite"]) == 0
-    assert main(["--workspace", str(path), "billing", "load", "--billing", str(out / "billing" / "*.parquet")]) == 0
-    return path, truth
+    return load_sample(tmp_path_factory, out), truth
 
 
 def _key(idle: str, shared: str, commitments: str) -> str:

@@ -4,7 +4,6 @@ and each step says how its cost was found; before that day the time split's erro
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -13,22 +12,15 @@ from aipipe_ops.billing.attribution.attribute import attribute
 from aipipe_ops.sample.step_error import (TRUTH_POLICY, direct_by_method, period_error, step_errors, stored_direct,
                                           truth_steps)
 from aipipe_ops.workspace import Workspace
+from conftest import load_sample, write_sample
 
 CENT = Decimal("0.01")
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
-    from aipipe_ops.cli import main
-
-    out = tmp_path_factory.mktemp("fleet") / "sample"
-    assert main(["sample", "--runs", "30", "--days", "4", "--seed", "11", "--out", str(out),
-                 "--billing-format", "parquet", "--format", "json"]) == 0
-    truth = json.loads((out / "ground_truth.json").read_text())
-    path = tmp_path_factory.mktemp("ws") / "workspace.duckdb"
-    assert main(["--workspace", str(path), "lineage", "snapshot", "--mlmd", f"sqlite:///{out}/mlmd.sqlite"]) == 0
-    assert main(["--workspace", str(path), "billing", "load", "--billing", str(out / "billing" / "*.parquet")]) == 0
-    return path, truth
+    out, truth = write_sample(tmp_path_factory, days=4)
+    return load_sample(tmp_path_factory, out), truth
 
 
 def _step_rows(path, method: str) -> dict[int, tuple[Decimal, str | None]]:

@@ -13,6 +13,7 @@ import pytest
 from aipipe_ops.lineage.sources.pipeline_spec import REQUESTS_PROPERTY
 from aipipe_ops.sample.step_error import direct_by_method, step_errors, truth_steps
 from aipipe_ops.workspace import Workspace
+from conftest import write_sample
 
 _spec = importlib.util.spec_from_file_location(
     "kfp_api_server", Path(__file__).resolve().parents[1] / "lineage" / "kfp_api_server.py")
@@ -24,10 +25,7 @@ _spec.loader.exec_module(kfp_api_server)
 def loaded(tmp_path_factory):
     from aipipe_ops.cli import main
 
-    out = tmp_path_factory.mktemp("fleet") / "sample"
-    assert main(["sample", "--runs", "30", "--days", "4", "--seed", "11", "--out", str(out),
-                 "--billing-format", "parquet", "--format", "json"]) == 0
-    truth = json.loads((out / "ground_truth.json").read_text())
+    out, truth = write_sample(tmp_path_factory, days=4)
     path = tmp_path_factory.mktemp("ws") / "workspace.duckdb"
     with kfp_api_server.KfpApiServer(out / "kfp_api" / "v2beta1", "native") as server:
         assert main(["--workspace", str(path), "lineage", "snapshot", "--kfp", server.url]) == 0
