@@ -155,3 +155,24 @@ def test_lines_loaded_by_an_older_version_are_refreshed_by_loading_the_source_ag
         attribute(ws, Policy())
         assert _by_workload(ws)["run-a"] == {"direct": Decimal("1.000000000")}
         assert ws.con.execute("SELECT sum(net_cost) FROM cost_lines").fetchone()[0] == Decimal("2.00")
+
+
+def test_the_same_export_in_another_row_order_gives_the_same_nano_units(tmp_path):
+    """Seven covered lines with equal credits split a fee that does not divide by seven: the left-over nano-units go
+    by the lines' keys, not by the order the load happened to write them in."""
+    from aipipe_ops.workspace import Workspace
+
+    fee = row(start=HOUR, sku=FEE, cost=1.0, usage_amount=7 * 3600)
+    used = [row(start=HOUR, sku=A2, cost=0.8, credits=[-0.8], credit_type="COMMITTED_USAGE_DISCOUNT",
+                usage_amount=3600, labels=gke_labels("prod", pool="gpu-a100", namespace="team-a", run=f"run-{i}"))
+            for i in range(7)]
+    results = []
+    for name, rows in (("forward", [fee, *used]), ("reversed", [*reversed(used), fee])):
+        with Workspace.open(tmp_path / f"{name}.duckdb") as ws:
+            load_billing(ws, str(write_parquet(rows, tmp_path / f"{name}.parquet")))
+            attribute(ws, Policy())
+            results.append(sorted(ws.con.execute(
+                "SELECT run_id, sum(cost) FROM attribution_lines GROUP BY 1").fetchall(), key=str))
+    assert results[0] == results[1]
+    parts = [cost for run, cost in results[0] if run]
+    assert sum(parts) == Decimal("1.00") and {str(p) for p in parts} == {"0.142857143", "0.142857142"}

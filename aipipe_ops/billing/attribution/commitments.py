@@ -27,11 +27,14 @@ from __future__ import annotations
 import duckdb
 
 from aipipe_ops.billing.attribution.split import split_sql
-from aipipe_ops.billing.normalise import UsageWindow
+from aipipe_ops.billing.normalise import KEYS, UsageWindow
 
 # A commitment's fee line (reference/billing.md §4.1: Google's CUD-fee query matches the SKU description).
 FEE_SQL = "lower(sku) LIKE 'commitment%'"
 POOL = ("usage_start", "region", "currency", "resource_kind")
+# A line's place in a split's tie-break: its key columns (normalise.KEYS), never its rowid, which depends on the
+# order a parallel insert wrote the lines in: the same export gives the same nano-units to the same lines.
+LINE_ORDER = ", ".join(f"l.{name} NULLS FIRST" for name, _ in KEYS)
 
 
 def separate(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> str:
@@ -55,7 +58,8 @@ def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> 
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_covered AS
-        SELECT p.group_id, l.rowid AS recipient, -l.cud_credits AS weight,
+        SELECT p.group_id, l.rowid AS line_id, row_number() OVER (ORDER BY {LINE_ORDER}) AS recipient,
+               -l.cud_credits AS weight,
                CASE WHEN l.cost > 0 THEN l.usage_amount * CAST(-l.cud_credits AS DOUBLE) / CAST(l.cost AS DOUBLE)
                END AS units
         FROM cost_lines l JOIN att_fee_pools p ON {same_pool}
@@ -75,7 +79,8 @@ def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> 
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_fee_lines AS
-        SELECT p.group_id, l.rowid AS recipient, l.net_cost AS weight
+        SELECT p.group_id, l.rowid AS line_id, row_number() OVER (ORDER BY {LINE_ORDER}) AS recipient,
+               l.net_cost AS weight
         FROM cost_lines l JOIN att_fee_pools p ON {same_pool}
         WHERE {window.where_sql('l')} AND {FEE_SQL.replace('sku', 'l.sku')}
     """)
@@ -83,12 +88,15 @@ def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> 
     # proportion to their commitment credit): two exact splits of the same amounts, so every cent stays.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE att_amortised AS
-        SELECT recipient AS line_id, sum(amount) AS amount FROM (
-            SELECT recipient, amount FROM ({split_sql('att_absorbed', 'att_covered', money_weights=True)})
+        SELECT line_id, sum(amount) AS amount FROM (
+            SELECT c.line_id, p.amount
+            FROM ({split_sql('att_absorbed', 'att_covered', money_weights=True)}) p
+            JOIN att_covered c USING (group_id, recipient)
             UNION ALL
-            SELECT recipient, -amount FROM (
-                {split_sql('att_absorbed', 'att_fee_lines', money_weights=True)})
-        ) GROUP BY recipient
+            SELECT f.line_id, -p.amount
+            FROM ({split_sql('att_absorbed', 'att_fee_lines', money_weights=True)}) p
+            JOIN att_fee_lines f USING (group_id, recipient)
+        ) GROUP BY line_id
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {into} AS
