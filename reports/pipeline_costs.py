@@ -40,9 +40,12 @@ RESOURCE_COLORS = {
 }
 BUCKET_LABELS = {"direct": "Direct", "idle_share": "Idle share", "overhead_share": "Overhead share", "shared": "Shared"}
 BUCKET_COLORS = {"Direct": "#0072B2", "Idle share": "#E69F00", "Overhead share": "#8C6D31", "Shared": "#56B4E9",
-                 "Idle (kept separate)": "#F5C26B", "Overhead (kept separate)": "#C2A878", "Unattributed": "#B8C2CC"}
+                 "Idle (kept separate)": "#F5C26B", "Overhead (kept separate)": "#C2A878",
+                 "Commitments (kept separate)": "#9C7FB0", "Unused commitment": "#CC79A7", "Unattributed": "#B8C2CC"}
 # The export's money that no run carries, by the reconciliation's bucket names.
-KEPT_SEPARATE = {"idle": "Idle (kept separate)", "overhead": "Overhead (kept separate)", "unattributed": "Unattributed"}
+KEPT_SEPARATE = {"idle": "Idle (kept separate)", "overhead": "Overhead (kept separate)",
+                 "commitment": "Commitments (kept separate)", "unused_commitment": "Unused commitment",
+                 "unattributed": "Unattributed"}
 WASTE_LABELS = {
     "failed_runs": "Failed runs",
     "runs_without_push": "Runs that pushed no model",
