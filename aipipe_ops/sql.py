@@ -104,6 +104,14 @@ class DuckDBSql:
                 [f"list_bit_or(list_transform({self.LABEL_CODES}, lambda c: CAST(1 AS BIGINT) << c)) "
                  f"AS {self.LABEL_MASK}"]]
 
+    def kept_labels(self, drop_keys: tuple[str, ...], drop_prefixes: tuple[str, ...]) -> str:
+        """The row's other labels as one text, `key<RS>value` sorted and joined by <US> (NULL when none): the same
+        text the BigQuery spelling gives."""
+        keep = " AND ".join([f"l.key NOT IN ({', '.join(self.quote(k) for k in drop_keys)})",
+                             *(f"NOT starts_with(l.key, {self.quote(p)})" for p in drop_prefixes)])
+        return (f"nullif(array_to_string(list_sort(list_transform(list_filter(labels, lambda l: {keep}), "
+                f"lambda l: l.key || chr(30) || l.value)), chr(31)), '')")
+
     def label(self, key: str, keys: tuple[str, ...]) -> str:
         code = keys.index(key) + 1
         return (f"CASE WHEN ({self.LABEL_MASK} & {1 << code}) <> 0 "
@@ -154,6 +162,13 @@ class BigQuerySql:
 
     def label(self, key: str, keys: tuple[str, ...]) -> str:
         return f"(SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = {self.quote(key)} LIMIT 1)"
+
+    def kept_labels(self, drop_keys: tuple[str, ...], drop_prefixes: tuple[str, ...]) -> str:
+        """As DuckDbSql.kept_labels, in BigQuery's spelling."""
+        keep = " AND ".join([f"l.key NOT IN ({', '.join(self.quote(k) for k in drop_keys)})",
+                             *(f"NOT STARTS_WITH(l.key, {self.quote(p)})" for p in drop_prefixes)])
+        return (f"NULLIF(ARRAY_TO_STRING(ARRAY(SELECT CONCAT(l.key, CODE_POINTS_TO_STRING([30]), l.value) AS kv "
+                f"FROM UNNEST(labels) AS l WHERE {keep} ORDER BY kv), CODE_POINTS_TO_STRING([31])), '')")
 
     def credit_sum(self, types: tuple[str, ...] = ()) -> str:
         """Σ of a row's credits (of `types` only, when given: credits.type)."""

@@ -335,6 +335,22 @@ def _commitments_v9(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V9_COMMITMENTS)
 
 
+# Version 10: showback by any label (`aipipe costs --by label:KEY`): cost lines keep the row's other labels as one
+# text, attribution lines the labels of the workload that received the money. As in version 9, held cells lose their
+# fingerprint and files are read again on the next load, which rewrites their lines with the labels.
+SCHEMA_V10_KEPT_LABELS = """
+ALTER TABLE cost_lines ADD COLUMN kept_labels VARCHAR;
+ALTER TABLE attribution_lines ADD COLUMN kept_labels VARCHAR;
+ALTER TABLE attribution_share_detail ADD COLUMN kept_labels VARCHAR;
+UPDATE export_cells SET fingerprint = NULL;
+DELETE FROM loaded_files;
+"""
+
+
+def _kept_labels_v10(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V10_KEPT_LABELS)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
@@ -346,6 +362,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, "billing: the invoice month an attribution covers", _invoice_month_v7),
     Migration(8, "billing: workloads on cost and attribution lines", _workloads_v8),
     Migration(9, "billing: commitments (region, usage amount, commitment credits)", _commitments_v9),
+    Migration(10, "billing: labels kept on cost and attribution lines (showback by label)", _kept_labels_v10),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version

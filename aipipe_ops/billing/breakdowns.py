@@ -60,8 +60,36 @@ SHOWBACK = {
 }
 
 
+LABEL_VIEW = "label:"
+
+
+def label_value_sql(key: str, column: str = "kept_labels") -> str:
+    """The value of label `key` in a kept-labels text (normalise.PER_POD_LABELS: `key<RS>value` joined by <US>)."""
+    from aipipe_ops.sql import DUCKDB
+
+    prefix = DUCKDB.quote(key + "\x1e")
+    return (f"substr(list_filter(str_split({column}, chr(31)), lambda kv: starts_with(kv, {prefix}))[1], "
+            f"{len(key) + 2})")
+
+
+def check_view(by: str) -> str:
+    """`by` when it names a view (one of VIEWS, or label:KEY), else a one-line error."""
+    if by in VIEWS or (by.startswith(LABEL_VIEW) and len(by) > len(LABEL_VIEW)):
+        return by
+    raise ConfigError(f"--by {by!r}: expected one of {', '.join(VIEWS)}, or label:KEY (any export label, e.g. "
+                      f"label:k8s-label/team)")
+
+
 def _showback(con, by: str) -> tuple[list[dict], list[str]]:
     every = list(BUCKETS)
+    if by.startswith(LABEL_VIEW):
+        key = by[len(LABEL_VIEW):]
+        rows = con.execute(f"""
+            SELECT {label_value_sql(key)} AS value, {_pivot(every)}, sum(cost) AS total, currency
+            FROM attribution_lines GROUP BY ALL ORDER BY currency, total DESC, value NULLS LAST
+        """).fetchall()
+        cols = ["label", "value", *every, "total", "currency"]
+        return [dict(zip(cols, (key, *r))) for r in rows], cols
     keys = SHOWBACK[by]
     exprs = {"class": "CASE WHEN run_id IS NOT NULL THEN 'pipeline' WHEN workload IS NOT NULL THEN 'workload' "
                       "ELSE bucket END",
@@ -79,9 +107,8 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, step_costs: str = "ste
               step_methods: str = "step_cost_methods") -> tuple[list[dict], list[str]]:
     """(rows, columns) for one view; the step view reads `step_costs` and `step_methods` (how each step's direct
     cost was found, docs/cost-model.md §6)."""
-    if by not in VIEWS:
-        raise ConfigError(f"--by {by!r}: expected one of {', '.join(VIEWS)}")
-    if by in SHOWBACK:
+    check_view(by)
+    if by in SHOWBACK or by.startswith(LABEL_VIEW):
         return _showback(con, by)
     money = list(BUCKET_COLUMNS) + ["total"]
     if by in ("run", "pipeline"):

@@ -29,7 +29,7 @@ CELLS = "_cells"
 # and the BigQuery table the lines came from give the same fingerprint.
 _FINGERPRINTED = ("billing_account", "invoice_month", "project", "service_id", "service", "sku_id", "sku", "cluster",
                   "node_pool", "namespace", "run_label", "workflow", "vertex_run", "currency", "cost_type",
-                  "step_label", "workload_label", "region")
+                  "step_label", "workload_label", "region", "kept_labels")
 
 
 def _canonical_sql() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from aipipe_ops.billing.policy_options import policy_of, policy_options
-from aipipe_ops.billing.breakdowns import VIEWS, breakdown
+from aipipe_ops.billing.breakdowns import breakdown, check_view
 from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.billing.reconcile import COLUMNS as RECONCILIATION_COLUMNS
 from aipipe_ops.billing.sources import DEFAULT_LATE_DAYS, DEFAULT_MAX_BYTES_BILLED, SourceOptions
@@ -80,6 +80,14 @@ def _invoice_month(text: str) -> str:
     return match.group(1) + match.group(2)
 
 
+def _view_option(ctx, param, value: str) -> str:
+    """--by, checked as a usage error before anything is loaded or attributed: a typo costs nothing."""
+    try:
+        return check_view(value)
+    except ConfigError as exc:
+        raise click.BadParameter(f"{value!r}: " + str(exc).split(": ", 1)[1]) from exc
+
+
 def _month_text(month: str | None) -> str | None:
     return f"{month[:4]}-{month[4:]}" if month else None
 
@@ -136,9 +144,10 @@ def load(app, sources, since, until, late_days, max_bytes_billed, replace, fmt) 
 
 @click.command("costs")
 @click.option("--billing", "sources", multiple=True, help=BILLING_HELP + " Loaded into the workspace first.")
-@click.option("--by", "by", type=click.Choice(VIEWS), default="pipeline", show_default=True,
-              help="Break costs down by pipeline, run, step, model, SKU, resource kind or US/Pacific usage day, or "
-                   "show them back by namespace, cluster, project or workload (runs and every other workload).")
+@click.option("--by", "by", default="pipeline", show_default=True, metavar="VIEW", callback=_view_option,
+              help="Break costs down by pipeline, run, step, model, sku, kind (resource) or day (US/Pacific), or "
+                   "show them back by namespace, cluster, project, workload (runs and every other workload) or "
+                   "label:KEY (any export label, e.g. label:k8s-label/team).")
 @_window_options
 @click.option("--invoice-month", default=None, metavar="YYYY-MM",
               help="Attribute the rows of one invoice month (every usage day billed in it: late rows from earlier "

@@ -39,6 +39,13 @@ JOB_RUN_LABEL = "aipipe-run"
 # recommended app label, the conventional app label, the label GKE's own system pods use.
 WORKLOAD_LABELS = ("k8s-label/serving.kserve.io/inferenceservice", "k8s-label/notebook-name",
                    "k8s-label/app.kubernetes.io/name", "k8s-label/app", "k8s-label/k8s-app")
+# Showback by any other label (`aipipe costs --by label:KEY`): a line keeps the row's other labels as one text, except
+# those that name a single pod, job or run (they would split lines without telling teams apart).
+PER_POD_LABELS = ("k8s-label/pod-template-hash", "k8s-label/controller-revision-hash",
+                  "k8s-label/statefulset.kubernetes.io/pod-name", "k8s-label/job-name", "k8s-label/controller-uid",
+                  "k8s-label/batch.kubernetes.io/job-name", "k8s-label/batch.kubernetes.io/controller-uid")
+PER_POD_PREFIXES = ("k8s-label/pipelines.kubeflow.org/", "k8s-label/workflows.argoproj.io/", "k8s-label/aipipe/",
+                    "k8s-label/pipeline/", "aipipe-")
 # The labels a cost line keeps; the dialect reads them all in one pass over each row's labels.
 LABEL_KEYS = (CLUSTER_LABEL, NODE_POOL_LABEL, NAMESPACE_LABEL, RUN_LABEL, WORKFLOW_LABEL, VERTEX_RUN_LABEL,
               STEP_LABEL, JOB_STEP_LABEL, JOB_RUN_LABEL, *WORKLOAD_LABELS)
@@ -129,6 +136,7 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     # Where the usage ran: a resource-based commitment covers usage in its region (billing/attribution/commitments.py).
     ("region", lambda r: r.col("location.region")),
     ("workload_label", lambda r: f"COALESCE({', '.join(r.d.label(k, LABEL_KEYS) for k in WORKLOAD_LABELS)})"),
+    ("kept_labels", lambda r: r.d.kept_labels(LABEL_KEYS + PER_POD_LABELS, PER_POD_PREFIXES)),
     ("currency", lambda r: r.col("currency")),
     ("cost_type", lambda r: f"COALESCE({r.col('cost_type')}, 'regular')"),
     # The export batch: Google appends rows with a later export_time and never rewrites old ones, so a line
@@ -153,7 +161,7 @@ COST_LINE_COLUMNS = (
     "usage_start", "usage_day", "invoice_month", "project", "service", "service_id", "sku_id", "sku",
     "resource_kind", "cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "cost",
     "credits", "net_cost", "currency", "cost_type", "export_time", "export_rows", "billing_account", "step_label",
-    "workload_label", "region", "usage_amount", "cud_credits",
+    "workload_label", "region", "usage_amount", "cud_credits", "kept_labels",
 )
 # What the staged query returns beyond COST_LINE_COLUMNS: is_cell (1 for a cell's control totals, 0 for a line),
 # file (the file a cell's rows came from; NULL for lines and for BigQuery) and row_hash (Σ of a 64-bit hash of each

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import duckdb
 
 LINE_COLUMNS = ("bucket", "run_id", "pipeline", "workload", "project", "cluster", "node_pool", "namespace", "service",
-                "sku_id", "sku", "resource_kind", "usage_day", "currency", "cost")
+                "sku_id", "sku", "resource_kind", "usage_day", "currency", "kept_labels", "cost")
 # What a classified line says about where its money came from (all of LINE_COLUMNS but bucket, run, workload and
 # money).
 DETAIL = ("project", "cluster", "node_pool", "namespace", "service", "sku_id", "sku", "resource_kind", "usage_day",
-          "currency")
+          "currency", "kept_labels")
 # Who receives money: a pipeline run (run_id, with its pipeline) or another workload (workload), never both.
 RECIPIENT = ("run_id", "pipeline", "workload")
 

@@ -5,7 +5,7 @@ no pool): a day's idle goes to the runs that used the pool that day, and an attr
 a load that changes some days re-attributes those days only.
 Recipients are the workloads -- pipeline runs and every other workload (docs/cost-model.md §2) -- with direct cost
 in that scope; with `by_kind`, first those with direct cost of the same resource kind there (Kubecost shares idle
-per resource), falling back to the whole scope. A share carries its recipient's namespace. Money is never moved to
+per resource), falling back to the whole scope. A share carries its recipient's namespace and labels. Money is never moved to
 another node pool; a scope without workloads keeps its money in `keep_bucket`.
 
 The steps, each reading the classified lines (`classify_lines`) and writing what its signature names:
@@ -39,7 +39,7 @@ def build_weights(con: duckdb.DuckDBPyConnection, classified: str, *, into: str)
                     WHEN 0 THEN 'pool_kind' WHEN 1 THEN 'pool' WHEN 2 THEN 'cluster_kind' ELSE 'cluster' END AS level,
                currency, usage_day, project, cluster, node_pool, resource_kind, recipient, any_value(run_id) AS run_id,
                any_value(pipeline) AS pipeline, any_value(workload) AS workload,
-               min(namespace) AS recipient_namespace, sum(cost) AS direct
+               min(namespace) AS recipient_namespace, min(kept_labels) AS recipient_labels, sum(cost) AS direct
         FROM (SELECT *, {RECIPIENT_KEY} AS recipient FROM {classified} WHERE class = 'direct')
         GROUP BY GROUPING SETS ((currency, usage_day, project, cluster, node_pool, resource_kind, recipient),
                                 (currency, usage_day, project, cluster, node_pool, recipient),
@@ -71,9 +71,9 @@ def share(con: duckdb.DuckDBPyConnection, classified: str, weights: str, cost_cl
     scope_recipients(con, groups, weights, by_kind=by_kind, weighted=weighted, into=recipients)
     con.execute(f"""
         INSERT INTO {into.lines} (bucket, run_id, pipeline, workload, project, cluster, node_pool, namespace,
-                                  resource_kind, usage_day, currency, cost)
+                                  resource_kind, usage_day, currency, kept_labels, cost)
         SELECT {DUCKDB.quote(share_bucket)}, r.run_id, r.pipeline, r.workload, g.project, g.cluster, g.node_pool,
-               r.recipient_namespace, g.resource_kind, g.usage_day, g.currency, p.amount
+               r.recipient_namespace, g.resource_kind, g.usage_day, g.currency, r.recipient_labels, p.amount
         FROM ({split_sql(groups, recipients, money_weights=weighted)}) AS p
         JOIN {groups} g USING (group_id)
         JOIN {recipients} r ON r.group_id = p.group_id AND r.recipient = p.recipient
@@ -104,9 +104,9 @@ def scope_recipients(con: duckdb.DuckDBPyConnection, groups: str, weights: str, 
     weight = "w.direct" if weighted else "1"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {into} AS
-        SELECT group_id, recipient, weight, run_id, pipeline, workload, recipient_namespace FROM (
+        SELECT group_id, recipient, weight, run_id, pipeline, workload, recipient_namespace, recipient_labels FROM (
             SELECT g.group_id, w.recipient, {weight} AS weight, w.run_id, w.pipeline, w.workload,
-                   w.recipient_namespace,
+                   w.recipient_namespace, w.recipient_labels,
                    CASE WHEN w.level IN ({kind_levels}) THEN 1 ELSE 2 END AS rank
             FROM {groups} g JOIN {weights} w
               ON w.currency = g.currency AND w.usage_day = g.usage_day AND w.project IS NOT DISTINCT FROM g.project
