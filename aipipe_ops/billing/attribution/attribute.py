@@ -141,15 +141,11 @@ def _refresh_days(ws: Workspace, latest: dict, policy: Policy, window: UsageWind
         """)
         con.execute(f"DELETE FROM attribution_lines WHERE attribution_id = {aid} AND {days_in}")
         con.execute(f"DELETE FROM attribution_share_detail WHERE attribution_id = {aid} AND {days_in}")
-        cols = ", ".join(LINE_COLUMNS)
-        con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) "
-                    f"SELECT {aid}, {cols} FROM {allocation.lines}")
-        con.execute(f"INSERT INTO attribution_share_detail BY NAME "
-                    f"SELECT {aid} AS attribution_id, * FROM {allocation.detail}")
-        reconciliation = reconcile(con, window, f"(SELECT * FROM attribution_lines WHERE attribution_id = {aid})")
+        _write_allocation(con, aid, allocation)
+        stored = f"(SELECT * FROM attribution_lines WHERE attribution_id = {aid})"
+        reconciliation = reconcile(con, window, stored)
         if any(r["status"] != "ok" for r in reconciliation):
-            raise_on_mismatch(reconciliation, day_differences(
-                con, window, f"(SELECT * FROM attribution_lines WHERE attribution_id = {aid})"))
+            raise_on_mismatch(reconciliation, day_differences(con, window, stored))
 
         # The touched runs' lines over the whole window: their steps, run and pipeline rows again.
         run_lines = "att_run_lines"
@@ -165,11 +161,7 @@ def _refresh_days(ws: Workspace, latest: dict, policy: Policy, window: UsageWind
         for table in ("run_costs", "step_costs"):
             con.execute(f"DELETE FROM {table} WHERE {in_touched}")
         _write_runs(con, aid, run_lines, step_costs)
-        con.execute("DELETE FROM pipeline_costs")
-        con.execute(f"""
-            INSERT INTO pipeline_costs (pipeline, bucket, cost, currency, attribution_id)
-            SELECT pipeline, bucket, sum(cost), currency, {aid} FROM run_costs GROUP BY ALL
-        """)
+        _write_pipelines(con, aid)
         con.execute("DELETE FROM model_costs")
         models.attribute_models(con, aid, step_costs="step_costs", into="model_costs")
         con.execute(f"UPDATE attributions SET created_at = {lit(dt.datetime.now(dt.timezone.utc))} "
@@ -240,13 +232,25 @@ def _write(con, attribution_id: int, policy: Policy, window: UsageWindow, reconc
                      f"CAST({lit(list(policy.share_namespaces))} AS VARCHAR[])", lit(window.since), lit(window.until),
                      lit(window.invoice_month), lit(policy.commitments)]) + ")")
     _write_reconciliation(con, attribution_id, reconciliation)
+    _write_allocation(con, attribution_id, allocation)
+    _write_runs(con, attribution_id, allocation.lines, step_costs)
+    _write_pipelines(con, attribution_id)
+
+
+def _write_allocation(con, attribution_id: int, allocation: Allocation) -> None:
+    """Appends the allocation's lines and detail to attribution_lines and attribution_share_detail."""
+    aid = DUCKDB.literal(int(attribution_id))
     cols = ", ".join(LINE_COLUMNS)
     con.execute(f"INSERT INTO attribution_lines (attribution_id, {cols}) SELECT {aid}, {cols} FROM {allocation.lines}")
     con.execute(f"INSERT INTO attribution_share_detail BY NAME SELECT {aid} AS attribution_id, * FROM {allocation.detail}")
-    _write_runs(con, attribution_id, allocation.lines, step_costs)
+
+
+def _write_pipelines(con, attribution_id: int) -> None:
+    """Replaces pipeline_costs with the sums of run_costs per pipeline and bucket."""
+    con.execute("DELETE FROM pipeline_costs")
     con.execute(f"""
         INSERT INTO pipeline_costs (pipeline, bucket, cost, currency, attribution_id)
-        SELECT pipeline, bucket, sum(cost), currency, {aid} FROM {allocation.lines} WHERE run_id IS NOT NULL GROUP BY ALL
+        SELECT pipeline, bucket, sum(cost), currency, {DUCKDB.literal(int(attribution_id))} FROM run_costs GROUP BY ALL
     """)
 
 

@@ -41,7 +41,7 @@ def same_run_sql(line: str, run: str) -> str:
 def classify_sql(share_namespaces: tuple[str, ...], *, run_id: str, namespace: str, resource_kind: str,
                  commitment: str = "false") -> str:
     """The class of a cost line (first rule that matches), from the column expressions of its resolved run id,
-    namespace and resource kind, and `commitment` (true for a commitment fee's line: commitments.FEE_SQL);
+    namespace and resource kind, and `commitment` (true for a commitment fee's line: commitments.fee_sql);
     `share_namespaces` (--share-namespace) are of class shared_namespace. A line of
     another workload (a namespace's pods that are not a run's) is `direct` too: workload_sql names it."""
     shared = ", ".join(DUCKDB.quote(ns) for ns in share_namespaces) or "NULL"
@@ -68,10 +68,10 @@ def classify_lines(con: duckdb.DuckDBPyConnection, window: UsageWindow, share_na
     writes `into` (class, run_id, pipeline, workload,
     DETAIL..., cost), the window's lines classified and summed over their hours; returns `into`."""
     detail = ", ".join(f"c.{col}" for col in DETAIL)
-    from aipipe_ops.billing.attribution.commitments import FEE_SQL
+    from aipipe_ops.billing.attribution.commitments import fee_sql
 
     cost_class = classify_sql(share_namespaces, run_id="m.run_id", namespace="c.namespace",
-                              resource_kind="c.resource_kind", commitment=FEE_SQL.replace("sku", "c.sku"))
+                              resource_kind="c.resource_kind", commitment=fee_sql("c.sku"))
     workload = workload_sql("class", run_id="run_id", namespace="namespace", workload_label="workload_label")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {into} AS

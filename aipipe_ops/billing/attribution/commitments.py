@@ -29,8 +29,13 @@ import duckdb
 from aipipe_ops.billing.attribution.split import split_sql
 from aipipe_ops.billing.normalise import KEYS, UsageWindow
 
-# A commitment's fee line (reference/billing.md §4.1: Google's CUD-fee query matches the SKU description).
-FEE_SQL = "lower(sku) LIKE 'commitment%'"
+def fee_sql(sku: str = "sku") -> str:
+    """The condition that a line is a commitment's fee, from its SKU description column `sku` (reference/billing.md
+    §4.1: Google's CUD-fee query matches the description)."""
+    return f"lower({sku}) LIKE 'commitment%'"
+
+
+FEE_SQL = fee_sql()
 POOL = ("usage_start", "region", "currency", "resource_kind")
 # A line's place in a split's tie-break: its key columns (normalise.KEYS), never its rowid, which depends on the
 # order a parallel insert wrote the lines in: the same export gives the same nano-units to the same lines.
@@ -63,7 +68,7 @@ def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> 
                CASE WHEN l.cost > 0 THEN l.usage_amount * CAST(-l.cud_credits AS DOUBLE) / CAST(l.cost AS DOUBLE)
                END AS units
         FROM cost_lines l JOIN att_fee_pools p ON {same_pool}
-        WHERE {window.where_sql('l')} AND l.cud_credits < 0 AND NOT ({FEE_SQL.replace('sku', 'l.sku')})
+        WHERE {window.where_sql('l')} AND l.cud_credits < 0 AND NOT ({fee_sql('l.sku')})
     """)
     # absorbed = F x min(1, covered / committed), rounded once to the nano-unit: the splits below move it exactly.
     con.execute("""
@@ -82,7 +87,7 @@ def amortize(con: duckdb.DuckDBPyConnection, window: UsageWindow, into: str) -> 
         SELECT p.group_id, l.rowid AS line_id, row_number() OVER (ORDER BY {LINE_ORDER}) AS recipient,
                l.net_cost AS weight
         FROM cost_lines l JOIN att_fee_pools p ON {same_pool}
-        WHERE {window.where_sql('l')} AND {FEE_SQL.replace('sku', 'l.sku')}
+        WHERE {window.where_sql('l')} AND {fee_sql('l.sku')}
     """)
     # The absorbed money leaves the fee lines (in proportion to their fee) and reaches the covered lines (in
     # proportion to their commitment credit): two exact splits of the same amounts, so every cent stays.

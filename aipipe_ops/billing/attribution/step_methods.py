@@ -21,9 +21,10 @@ def steps_by_method(con: duckdb.DuckDBPyConnection, window: UsageWindow, method:
     them), attribution_lines, runs and steps; writes att_method_step_costs and steps.METHODS_TABLE; returns
     breakdown()'s keyword arguments naming them."""
     if policy is None:
-        stored = con.execute("SELECT commitment_policy FROM attributions ORDER BY attribution_id DESC LIMIT 1"
-                             ).fetchone()
-        commitments = (stored and stored[0]) or Policy().commitments
+        from aipipe_ops.billing.attribution.attribute import latest_attribution
+
+        stored = latest_attribution(con)
+        commitments = (stored and stored.get("commitment_policy")) or Policy().commitments
     else:
         commitments = policy.commitments
     runs = resolve_runs(con, into="att_method_runs")
