@@ -86,6 +86,8 @@ def _stage(con, source, window):
     finally:
         for view in staged.views:
             con.unregister(view)
+        for table in staged.temp_tables:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return staged
 
 

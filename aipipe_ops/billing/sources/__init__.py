@@ -42,6 +42,7 @@ class StagedExport:
     description: str  # for people: files read, table, bytes scanned
     lines_sql: str  # SELECT yielding the cost lines, on the workspace connection
     views: tuple[str, ...] = ()  # relations the source registered on the connection; the load unregisters them
+    temp_tables: tuple[str, ...] = ()  # temp tables lines_sql reads; the load drops them once the lines are staged
 
 
 def open_source(spec: str, options: SourceOptions | None = None):

@@ -83,6 +83,8 @@ def expand(spec: str) -> list[str]:
     return [str(Path(f).resolve()) for f in files]
 
 
+# The distinct label lists of a load's rows with the label columns read from each (normalise.label_sets_query).
+LABEL_SETS = "_label_sets"
 # The column DuckDB adds to every row with the path of the file it came from (twin files inside one load).
 FILE_COLUMN = "_aipipe_file"
 # Files up to this size are identified by the sha256 of their whole content; larger ones by their size and the
@@ -195,9 +197,18 @@ class FileSource:
         present = self.describe(con)
         source_sql = self.relation_sql(present)
         conditions = normalise.window_filter(DUCKDB, window)
-        # The query runs inside the load's INSERT: DuckDB streams the files into cost lines in one pass.
+        # The distinct label lists first (one scan of the labels alone), so that the line query reads each row's
+        # labels only to hash them.
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {LABEL_SETS} AS "
+                        f"{normalise.label_sets_query(DUCKDB, source_sql, present, conditions)}")
+        except duckdb.Error as exc:
+            raise self.read_error(exc) from exc
         return StagedExport(self.canonical, f"{len(self.files)} {self.format} file(s) from {self.spec}",
-                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions, FILE_COLUMN))
+                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions, FILE_COLUMN,
+                                                       label_sets=LABEL_SETS,
+                                                       collapse=normalise.collapses(con, LABEL_SETS)),
+                            temp_tables=(LABEL_SETS,))
 
     def read_error(self, exc: duckdb.Error) -> InputError:
         return InputError(f"--billing {self.spec}: reading the {self.format} files failed: "
