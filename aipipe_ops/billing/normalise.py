@@ -185,68 +185,23 @@ def _where(conditions: list[str]) -> str:
     return ("WHERE " + " AND ".join(f"({c})" for c in conditions)) if conditions else ""
 
 
-# The keys computed from a row's labels alone. An export holds few distinct label lists (the 10.4 M-row bench: 34,878),
-# so DuckDB reads them once per distinct list (`label_sets_query`) instead of once per row.
-LABEL_SET_KEYS = ("cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "step_label",
-                  "workload_label", "kept_labels")
-LABEL_HASH = "_label_hash"
-LABEL_SET = "_label_set"  # the smallest LABEL_HASH of the lists with the same LABEL_SET_KEYS: a line's label set
-
-
-def label_sets_query(dialect, source_sql: str, present: set[str], conditions: list[str]) -> str:
-    """DuckDB: SELECT LABEL_HASH + LABEL_SET_KEYS, one row per distinct label list of the export rows `conditions`
-    select, keyed by DuckDB's 64-bit hash of the list (docs/billing.md "Performance": what a hash collision would
-    do). `cost_lines_query(..., label_sets=<this, as a table>)` groups rows by that hash and joins these columns
-    to the lines it makes."""
-    r = Renderer(dialect, present)
-    relation = (f"(SELECT hash(labels) AS {LABEL_HASH}, any_value(labels) AS labels FROM {source_sql} "
-                f"{_where(conditions)} GROUP BY 1)")
-    for stage in dialect.label_columns(LABEL_KEYS):
-        relation = f"(SELECT *, {', '.join(stage)} FROM {relation})"
-    derived = dict(KEYS)
-    columns = f"{LABEL_HASH}, {', '.join(f'{derived[n](r)} AS {n}' for n in LABEL_SET_KEYS)}"
-    return (f"SELECT *, min({LABEL_HASH}) OVER (PARTITION BY {', '.join(LABEL_SET_KEYS)}) AS {LABEL_SET} "
-            f"FROM (SELECT {columns} FROM {relation})")
-
-
-def collapses(con, label_sets: str) -> bool:
-    """Do some label lists of `label_sets` share their label columns (so that lines need grouping again)?"""
-    return bool(con.execute(f"SELECT count(*) FILTER (WHERE {LABEL_SET} <> {LABEL_HASH}) > 0 FROM {label_sets}"
-                            ).fetchone()[0])
-
-
 def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: list[str],
-                     file_column: str | None = None, label_sets: str | None = None, collapse: bool = False) -> str:
+                     file_column: str | None = None) -> str:
     """SELECT returning COST_LINE_COLUMNS + STAGED_EXTRA_COLUMNS in one scan of the export: the rows aggregated to
     the attribution grain (is_cell = 0), and the same rows grouped by export batch cell (is_cell = 1, per file when
     `file_column` names the relation's file column): rows, Σ cost, Σ credits taken from the raw rows, not from the
-    lines, so they are control totals for everything downstream. `label_sets` (DuckDB) names a relation of
-    `label_sets_query` over the same rows: the lines then group by the hash of the label list and take the label
-    columns from it, after the grouping (a LEFT JOIN on a unique key, which cannot drop or repeat a line);
-    `collapse` when some of its lists share their label columns (`collapses`)."""
+    lines, so they are control totals for everything downstream."""
     r = Renderer(dialect, present)
-    by_set = label_sets is not None
-    row_keys = [(n, e) for n, e in KEYS if not (by_set and n in LABEL_SET_KEYS)]
-    row_cols = [f"{expr(r)} AS {name}" for name, expr in row_keys + list(DETAILS)]
-    if by_set:
-        row_cols.append(f"hash(labels) AS {LABEL_HASH}")
-    row_cols += [
-        f"{dialect.money(r.col('cost'))} AS cost",
-        f"{dialect.credit_sum()} AS credits",
-        # The commitment credits alone and the usage amount: what a commitment's fee is amortised over.
-        (f"{dialect.credit_sum(CUD_CREDIT_TYPES)} AS cud_credits" if "credits.type" in present
-         else f"{dialect.null(dialect.money_type)} AS cud_credits"),
-        f"CAST({r.col('usage.amount', 'DOUBLE' if dialect.name == 'duckdb' else 'FLOAT64')} AS "
-        f"{'DOUBLE' if dialect.name == 'duckdb' else 'FLOAT64'}) AS usage_amount",
-    ]
-    key_names = [name for name, _ in row_keys] + ([LABEL_HASH] if by_set else [])
+    row_cols = [f"{expr(r)} AS {name}" for name, expr in KEYS + DETAILS]
+    row_cols += money_columns(dialect, present)
+    key_names = [name for name, _ in KEYS]
     file_expr = f"{dialect.col(file_column)}" if file_column else dialect.null(dialect.string_type)
     row_cols.append(f"{file_expr} AS file")
     # DuckDB: one hash over each row's normalised values (fast; only ever compared inside one load), read one level
     # up because a SELECT cannot reference its own aliases.
     hashed = dialect.name == "duckdb"
     keys = ", ".join(key_names)
-    for stage in ([] if by_set else dialect.label_columns(LABEL_KEYS)):  # per-row helpers of the label expressions
+    for stage in dialect.label_columns(LABEL_KEYS):  # per-row helper columns the label expressions read (DuckDB)
         source_sql = f"(SELECT *, {', '.join(stage)} FROM {source_sql} {_where(conditions)})"
         conditions = []
     if hashed:
@@ -273,25 +228,21 @@ def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: li
     }
     columns = COST_LINE_COLUMNS + STAGED_EXTRA_COLUMNS
     select = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in columns)
-    if not by_set:
-        return f"SELECT {select} FROM ({grouped}) AS lines"
-    join = f"LEFT JOIN {label_sets} AS label_set ON label_set.{LABEL_HASH} = lines.{LABEL_HASH}"
-    if not collapse:
-        return f"SELECT {select} FROM ({grouped}) AS lines {join}"
-    # Label lists that differ only in labels a line does not keep (a pod's template hash) give one line: the lines
-    # grouped by list are grouped again by their set's representative list (LABEL_SET); the cells stay as they are.
-    others = [n for n in key_names if n != LABEL_HASH]
-    regrouped = (
-        f"SELECT {', '.join(f'g.{n}' for n in others)}, s.{LABEL_SET} AS {LABEL_HASH}, "
-        f"{', '.join(f'ANY_VALUE(g.{n}) AS {n}' for n, _ in DETAILS)}, SUM(g.cost) AS cost, "
-        f"SUM(g.credits) AS credits, SUM(g.cud_credits) AS cud_credits, SUM(g.usage_amount) AS usage_amount, "
-        f"SUM(g.export_rows) AS export_rows, ANY_VALUE(g.is_cell) AS is_cell, ANY_VALUE(g.file) AS file, "
-        f"SUM(g.row_hash) AS row_hash "
-        f"FROM grouped g JOIN {label_sets} s ON s.{LABEL_HASH} = g.{LABEL_HASH} WHERE g.is_cell = 0 "
-        f"GROUP BY {', '.join(f'g.{n}' for n in others)}, s.{LABEL_SET}")
-    return (f"WITH grouped AS MATERIALIZED ({grouped}) "
-            f"SELECT {select} FROM (({regrouped}) UNION ALL BY NAME "
-            f"(SELECT * FROM grouped WHERE is_cell = 1)) AS lines {join}")
+    return f"SELECT {select} FROM ({grouped}) AS lines"
+
+
+def money_columns(dialect, present: set[str]) -> list[str]:
+    """The per-row money and usage columns a line sums: cost, credits, cud_credits, usage_amount."""
+    r = Renderer(dialect, present)
+    number = "DOUBLE" if dialect.name == "duckdb" else "FLOAT64"
+    return [
+        f"{dialect.money(r.col('cost'))} AS cost",
+        f"{dialect.credit_sum()} AS credits",
+        # The commitment credits alone and the usage amount: what a commitment's fee is amortised over.
+        (f"{dialect.credit_sum(CUD_CREDIT_TYPES)} AS cud_credits" if "credits.type" in present
+         else f"{dialect.null(dialect.money_type)} AS cud_credits"),
+        f"CAST({r.col('usage.amount', number)} AS {number}) AS usage_amount",
+    ]
 
 
 EXPORT_TOTAL_COLUMNS = ("usage_day", "invoice_month", "currency", "cost", "credits", "net_cost", "export_rows")

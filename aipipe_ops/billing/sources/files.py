@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from aipipe_ops.billing import normalise, schema
+from aipipe_ops.billing import line_dimensions, normalise, schema
 from aipipe_ops.sql import DUCKDB
 from aipipe_ops.billing.sources import SourceOptions, StagedExport
 from aipipe_ops.errors import InputError
@@ -83,8 +83,8 @@ def expand(spec: str) -> list[str]:
     return [str(Path(f).resolve()) for f in files]
 
 
-# The distinct label lists of a load's rows with the label columns read from each (normalise.label_sets_query).
-LABEL_SETS = "_label_sets"
+# The distinct combinations of a load's line dimensions (line_dimensions.dimensions_query).
+DIMENSIONS = "_dimensions"
 # The column DuckDB adds to every row with the path of the file it came from (twin files inside one load).
 FILE_COLUMN = "_aipipe_file"
 # Files up to this size are identified by the sha256 of their whole content; larger ones by their size and the
@@ -197,18 +197,16 @@ class FileSource:
         present = self.describe(con)
         source_sql = self.relation_sql(present)
         conditions = normalise.window_filter(DUCKDB, window)
-        # The distinct label lists first (one scan of the labels alone), so that the line query reads each row's
-        # labels only to hash them.
+        # The distinct combinations of the lines' dimensions first (line_dimensions.py), so that the line query
+        # reads each row's labels only to hash them.
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {LABEL_SETS} AS "
-                        f"{normalise.label_sets_query(DUCKDB, source_sql, present, conditions)}")
+            collapse = line_dimensions.create_dimensions(con, DIMENSIONS, source_sql, present, conditions)
         except duckdb.Error as exc:
             raise self.read_error(exc) from exc
         return StagedExport(self.canonical, f"{len(self.files)} {self.format} file(s) from {self.spec}",
-                            normalise.cost_lines_query(DUCKDB, source_sql, present, conditions, FILE_COLUMN,
-                                                       label_sets=LABEL_SETS,
-                                                       collapse=normalise.collapses(con, LABEL_SETS)),
-                            temp_tables=(LABEL_SETS,))
+                            line_dimensions.lines_query(source_sql, present, conditions, FILE_COLUMN, DIMENSIONS,
+                                                        collapse),
+                            temp_tables=(DIMENSIONS,))
 
     def read_error(self, exc: duckdb.Error) -> InputError:
         return InputError(f"--billing {self.spec}: reading the {self.format} files failed: "
