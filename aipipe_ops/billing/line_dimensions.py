@@ -14,7 +14,7 @@ bench: 77 thousand). Reading a row's labels is the costly part of a row, so the 
 
 Combinations that differ only in what a line does not keep (a pod's template hash) make one line: the lines are then
 grouped again by the combination's representative (DIMENSION). Two different combinations with the same 64-bit hash
-would share one combination's dimensions; docs/billing.md "Performance" gives the odds and what the load checks.
+would share one combination's dimensions; docs/billing.md "Performance" gives the odds.
 normalise.cost_lines_query, which reads every row's labels, is the same result by another route (BigQuery's, and
 the reference the tests compare this one with).
 """
