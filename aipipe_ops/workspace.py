@@ -351,6 +351,19 @@ def _kept_labels_v10(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V10_KEPT_LABELS)
 
 
+# Version 11: a line's fingerprint hashes the md5 of its dimensions instead of their whole text (computed once per
+# distinct combination by the DuckDB load: docs/billing.md "Performance"). Held cells keep their old fingerprint
+# until the next load recomputes it from their lines (billing/cells.upgrade_fingerprints): their lines are complete,
+# so nothing needs reading again.
+SCHEMA_V11_FINGERPRINT_VERSION = """
+ALTER TABLE export_cells ADD COLUMN fingerprint_version INTEGER;  -- NULL: the version 1 form
+"""
+
+
+def _fingerprint_version_v11(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V11_FINGERPRINT_VERSION)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
@@ -363,6 +376,7 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "billing: workloads on cost and attribution lines", _workloads_v8),
     Migration(9, "billing: commitments (region, usage amount, commitment credits)", _commitments_v9),
     Migration(10, "billing: labels kept on cost and attribution lines (showback by label)", _kept_labels_v10),
+    Migration(11, "billing: the form of each export cell's fingerprint", _fingerprint_version_v11),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version

@@ -26,25 +26,53 @@ CELLS = "_cells"
 
 # The content of a line the fingerprint hashes: its keys, details and sums, in a text form that depends only on the
 # values (timestamps as epoch microseconds, money at the workspace's 9 places), so the Parquet file, its NDJSON twin
-# and the BigQuery table the lines came from give the same fingerprint.
+# and the BigQuery table the lines came from give the same fingerprint. The dimensions (every key but the usage hour
+# and export_time, and the details) enter as the md5 of their text: the DuckDB load computes it once per distinct
+# combination (line_dimensions.py, the staged column `dimension_digest`), any other route per line.
 _FINGERPRINTED = ("billing_account", "invoice_month", "project", "service_id", "service", "sku_id", "sku", "cluster",
                   "node_pool", "namespace", "run_label", "workflow", "vertex_run", "currency", "cost_type",
                   "step_label", "workload_label", "region", "kept_labels")
+# export_cells.fingerprint_version of the fingerprints computed so (NULL: version 1 hashed the dimensions' text in
+# every line; `upgrade_fingerprints` recomputes those from the held lines).
+FINGERPRINT_VERSION = 2
 
 
-def _canonical_sql() -> str:
-    parts = [f"coalesce(CAST({c} AS VARCHAR), chr(30))" for c in _FINGERPRINTED]
-    parts += ["coalesce(CAST(epoch_us(usage_start) AS VARCHAR), chr(30))",
-              "coalesce(CAST(epoch_us(export_time) AS VARCHAR), chr(30))",
-              f"CAST(CAST(cost AS {MONEY}) AS VARCHAR)", f"CAST(CAST(credits AS {MONEY}) AS VARCHAR)",
-              "CAST(export_rows AS VARCHAR)"]
-    return f"concat_ws(chr(31), {', '.join(parts)})"
+def dimension_digest_sql() -> str:
+    """The md5 (hex) of a line's dimensions as text, over a relation with the _FINGERPRINTED columns."""
+    return f"md5(concat_ws(chr(31), {', '.join(f'coalesce(CAST({c} AS VARCHAR), chr(30))' for c in _FINGERPRINTED)}))"
 
 
-def _line_fingerprint_sql() -> str:
+def _line_fingerprint_sql(digest_column: str | None = "dimension_digest") -> str:
+    """A line's 64-bit fingerprint; `digest_column` holds its dimension digest where computed already (NULL
+    elsewhere), None computes it here."""
+    digest = dimension_digest_sql()
+    if digest_column:
+        digest = f"coalesce({digest_column}, {digest})"
+    parts = [digest, "coalesce(CAST(epoch_us(usage_start) AS VARCHAR), chr(30))",
+             "coalesce(CAST(epoch_us(export_time) AS VARCHAR), chr(30))",
+             f"CAST(CAST(cost AS {MONEY}) AS VARCHAR)", f"CAST(CAST(credits AS {MONEY}) AS VARCHAR)",
+             "CAST(export_rows AS VARCHAR)"]
     # md5_number_lower, computed arithmetically: DuckDB's macro reaches the same 64 bits through a bit string and
     # text, which costs as much as the md5 itself.
-    return f"CAST(md5_number({_canonical_sql()}) >> 64 AS UBIGINT)"
+    return f"CAST(md5_number(concat_ws(chr(31), {', '.join(parts)})) >> 64 AS UBIGINT)"
+
+
+def upgrade_fingerprints(con) -> int:
+    """Recompute, from the lines the workspace holds, the fingerprints of cells fingerprinted by an older form (a
+    workspace from before FINGERPRINT_VERSION): the same lines give the same fingerprint as a load of their source
+    would now, so a reload still finds them held. Returns the number of cells upgraded."""
+    keys = ("load_id",) + CELL_KEYS
+    pending = f"(SELECT {', '.join(keys)} FROM export_cells WHERE fingerprint IS NOT NULL AND fingerprint_version IS NULL)"
+    n = con.execute(f"SELECT count(*) FROM {pending}").fetchone()[0]
+    if n:
+        con.execute(f"""
+            UPDATE export_cells e SET fingerprint = f.fingerprint, fingerprint_version = {FINGERPRINT_VERSION}
+            FROM (SELECT {', '.join(f'l.{k}' for k in keys)}, sum({_line_fingerprint_sql(None)}) AS fingerprint
+                  FROM cost_lines l SEMI JOIN {pending} p ON {same(keys, 'l', 'p')}
+                  GROUP BY {', '.join(f'l.{k}' for k in keys)}) f
+            WHERE {same(keys, 'e', 'f')} AND e.fingerprint IS NOT NULL AND e.fingerprint_version IS NULL
+        """)
+    return int(n)
 
 
 def same(keys, a: str, b: str) -> str:

@@ -6,7 +6,8 @@ columns of the row and of its label list, and an export holds few distinct combi
 bench: 77 thousand). Reading a row's labels is the costly part of a row, so the load runs in two scans:
 
 1. `dimensions_query`: one row per distinct combination of the raw values, keyed by DuckDB's 64-bit hash of them
-   (DIMENSION_HASH), with every dimension column, the SKU's details and its resource kind computed once;
+   (DIMENSION_HASH), with every dimension column, the SKU's details, its resource kind and the digest the line
+   fingerprints hash (cells.dimension_digest_sql) computed once;
 2. `lines_query`: the export rows grouped by (usage hour, export_time, DIMENSION_HASH) -- fixed-width keys, the
    labels only hashed -- and, in the same scan, by export batch cell on the raw values (the control totals, which
    never see the dimension table); the dimensions are then joined to the lines on their unique key, which cannot
@@ -21,7 +22,7 @@ the reference the tests compare this one with).
 
 from __future__ import annotations
 
-from aipipe_ops.billing import normalise
+from aipipe_ops.billing import cells, normalise
 from aipipe_ops.billing.normalise import (CELL_GROUP_KEYS, COST_LINE_COLUMNS, DETAILS, KEYS, LABEL_KEYS,
                                           STAGED_EXTRA_COLUMNS, Renderer)
 from aipipe_ops.billing.resource_kinds import kind_case_sql
@@ -67,7 +68,8 @@ def create_dimensions(con, table: str, source_sql: str, present: set[str], condi
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {dimensions_query(source_sql, present, conditions)}")
     # A window over the export scan itself would have DuckDB scan the files twice: it runs on the small table.
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, min({DIMENSION_HASH}) OVER "
-                f"(PARTITION BY {', '.join(DIMENSION_KEYS)}) AS {DIMENSION} FROM {table}")
+                f"(PARTITION BY {', '.join(DIMENSION_KEYS)}) AS {DIMENSION}, "
+                f"{cells.dimension_digest_sql()} AS dimension_digest FROM {table}")
     return bool(con.execute(f"SELECT count(*) FILTER (WHERE {DIMENSION} <> {DIMENSION_HASH}) > 0 FROM {table}"
                             ).fetchone()[0])
 
@@ -111,7 +113,7 @@ def lines_query(source_sql: str, present: set[str], conditions: list[str], file_
     derived = {"usage_day": DUCKDB.pacific_day("l.usage_start"), "net_cost": "l.cost + l.credits"}
     # A cell's billing account, invoice month and currency are its own; a line's come with its dimensions.
     derived |= {n: f"CASE WHEN l.is_cell = 1 THEN l.{n} ELSE d.{n} END" for n in cell_only}
-    from_dimension = set(DIMENSION_KEYS) | {n for n, _ in DETAILS} | {"resource_kind"}
+    from_dimension = set(DIMENSION_KEYS) | {n for n, _ in DETAILS} | {"resource_kind", "dimension_digest"}
     select = ", ".join(f"{derived[c]} AS {c}" if c in derived else f"d.{c}" if c in from_dimension else f"l.{c}"
                        for c in COST_LINE_COLUMNS + STAGED_EXTRA_COLUMNS)
     return (f"{with_clause}SELECT {select} FROM ({grouped}) AS l "

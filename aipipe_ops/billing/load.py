@@ -137,6 +137,7 @@ def _load(ws: Workspace, con, source, spec: str, window: UsageWindow, replace: b
         if files is not None and not files:  # every file already loaded
             return LoadSummary(int(load_id), source.canonical, f"0 file(s) read from {spec}", 0, 0, [],
                                files_skipped=source.files_skipped, notes=notes)
+        cells.upgrade_fingerprints(con)  # once, on a workspace from before the current fingerprint form
         cells.build_cells(con, replace)
         message = cells.conflict_message(con, spec)
         if message:
@@ -190,8 +191,10 @@ def _write(con, source_name: str, load_id: int) -> dict:
         FROM ({runs.resolved_lines_sql(lines, list(COST_LINE_COLUMNS))})
     """)
     con.execute(f"""
-        INSERT INTO export_cells (load_id, source, {', '.join(CELL_KEYS)}, rows, cost, credits, net_cost, fingerprint)
-        SELECT {load_lit}, {source_lit}, {', '.join(CELL_KEYS)}, rows, cost, credits, net_cost, fingerprint
+        INSERT INTO export_cells (load_id, source, {', '.join(CELL_KEYS)}, rows, cost, credits, net_cost, fingerprint,
+                                  fingerprint_version)
+        SELECT {load_lit}, {source_lit}, {', '.join(CELL_KEYS)}, rows, cost, credits, net_cost, fingerprint,
+               {cells.FINGERPRINT_VERSION}
         FROM {cells.CELLS} WHERE status IN ('new', 'replaced', 'refreshed')
     """)
     n, watermark = con.execute(f"SELECT count(*), max(export_time) FROM cost_lines WHERE load_id = {load_lit}"

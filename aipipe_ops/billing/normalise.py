@@ -165,8 +165,9 @@ COST_LINE_COLUMNS = (
 )
 # What the staged query returns beyond COST_LINE_COLUMNS: is_cell (1 for a cell's control totals, 0 for a line),
 # file (the file a cell's rows came from; NULL for lines and for BigQuery) and row_hash (Σ of a 64-bit hash of each
-# row's values, DuckDB only: tells a file's twin from another part of the same batch inside one load).
-STAGED_EXTRA_COLUMNS = ("is_cell", "file", "row_hash")
+# row's values, DuckDB only: tells a file's twin from another part of the same batch inside one load) and
+# dimension_digest (cells.dimension_digest_sql of the line, where computed once per combination; NULL here).
+STAGED_EXTRA_COLUMNS = ("is_cell", "file", "row_hash", "dimension_digest")
 
 
 def window_filter(dialect, window: UsageWindow) -> list[str]:
@@ -225,6 +226,7 @@ def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: li
         "usage_day": dialect.pacific_day("usage_start"),
         "resource_kind": kind_case_sql("service", "sku"),
         "net_cost": "cost + credits",
+        "dimension_digest": dialect.null(dialect.string_type),
     }
     columns = COST_LINE_COLUMNS + STAGED_EXTRA_COLUMNS
     select = ", ".join(f"{derived[c]} AS {c}" if c in derived else c for c in columns)

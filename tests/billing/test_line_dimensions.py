@@ -11,6 +11,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from aipipe_ops.billing import line_dimensions
+from aipipe_ops.billing.cells import dimension_digest_sql
 from aipipe_ops.billing.load import prepare_connection
 from aipipe_ops.billing.normalise import COST_LINE_COLUMNS, UsageWindow, cost_lines_query, window_filter
 from aipipe_ops.billing.sources.files import FILE_COLUMN, FileSource
@@ -39,6 +40,9 @@ def _both_routes(spec: str, window: UsageWindow = UsageWindow()) -> tuple[list, 
     cols = ", ".join(f"CASE WHEN is_cell = 0 THEN {c} END AS {c}" if c in CELL_UNREAD else c for c in COMPARED)
     got = con.execute(f"SELECT {cols} FROM ({two_scans}) ORDER BY ALL").fetchall()
     want = con.execute(f"SELECT {cols} FROM ({one_scan}) ORDER BY ALL").fetchall()
+    # The digest each line's fingerprint hashes, computed once per combination, is the one of the line's own values.
+    assert con.execute(f"SELECT count(*) FROM ({two_scans}) WHERE is_cell = 0 AND dimension_digest IS DISTINCT FROM "
+                       f"{dimension_digest_sql()}").fetchone()[0] == 0
     return got, want, collapse
 
 

@@ -221,3 +221,36 @@ def test_held_sources_lists_each_source(workspace, tmp_path):
     assert usd["billing_account"] == "012345-6789AB-CDEF01" and usd["rows"] == len(rows) // 2
     assert forget(workspace, str(tmp_path / "a.parquet"))["rows"] == len(rows)
     assert held_sources(workspace.con) == [] and workspace.count("cost_lines") == 0
+
+
+# The version 1 fingerprint form, as workspaces before schema version 11 stored it: every dimension's text in every
+# line (frozen here: it is what those workspaces hold).
+_V1_PARTS = ("billing_account", "invoice_month", "project", "service_id", "service", "sku_id", "sku", "cluster",
+             "node_pool", "namespace", "run_label", "workflow", "vertex_run", "currency", "cost_type", "step_label",
+             "workload_label", "region", "kept_labels")
+V1_FINGERPRINT = ("CAST(md5_number(concat_ws(chr(31), "
+                  + ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(30))" for c in _V1_PARTS)
+                  + ", coalesce(CAST(epoch_us(usage_start) AS VARCHAR), chr(30)), "
+                    "coalesce(CAST(epoch_us(export_time) AS VARCHAR), chr(30)), CAST(CAST(cost AS DECIMAL(38, 9)) "
+                    "AS VARCHAR), CAST(CAST(credits AS DECIMAL(38, 9)) AS VARCHAR), CAST(export_rows AS VARCHAR)))"
+                    " >> 64 AS UBIGINT)")
+
+
+def test_cells_fingerprinted_by_an_older_aipipe_are_still_held(workspace, tmp_path):
+    rows = export()
+    load_billing(workspace, str(write_parquet(rows, tmp_path / "a.parquet")))
+    current = workspace.con.execute("SELECT * FROM export_cells ORDER BY ALL").fetchall()
+    assert {r[0] for r in workspace.con.execute("SELECT fingerprint_version FROM export_cells").fetchall()} == {2}
+    # What a workspace from before version 11 holds: the version 1 fingerprints, no form recorded.
+    workspace.con.execute(f"""
+        UPDATE export_cells e SET fingerprint = f.fp, fingerprint_version = NULL
+        FROM (SELECT load_id, billing_account, invoice_month, usage_day, currency, export_time,
+                     sum({V1_FINGERPRINT}) AS fp FROM cost_lines GROUP BY ALL) f
+        WHERE e.load_id = f.load_id AND e.invoice_month = f.invoice_month AND e.usage_day = f.usage_day
+          AND e.currency = f.currency AND e.export_time = f.export_time""")
+    assert workspace.con.execute("SELECT * FROM export_cells ORDER BY ALL").fetchall() != current
+    lines = snapshot(workspace)["cost_lines"]
+    again = load_billing(workspace, str(write_jsonl(rows, tmp_path / "a.jsonl")))  # the twin: read, not skipped
+    assert (again.rows_new, again.rows_held, again.cost_lines) == (0, len(rows), 0)
+    assert workspace.con.execute("SELECT * FROM export_cells ORDER BY ALL").fetchall() == current
+    assert snapshot(workspace)["cost_lines"] == lines
