@@ -364,6 +364,19 @@ def _fingerprint_version_v11(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_V11_FINGERPRINT_VERSION)
 
 
+# Version 12: cost lines keep the `aipipe-stack` and `aipipe-pipeline` labels (version 10 dropped every `aipipe-`
+# label with the per-job ones). As in version 10, held cells lose their fingerprint and files are read again on the
+# next load, which rewrites their lines with those labels.
+SCHEMA_V12_AIPIPE_LABELS = """
+UPDATE export_cells SET fingerprint = NULL, fingerprint_version = NULL;
+DELETE FROM loaded_files;
+"""
+
+
+def _aipipe_labels_v12(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_V12_AIPIPE_LABELS)
+
+
 # Ordered list of schema steps; a new column or table is one more entry (never edit a released one).
 MIGRATIONS: list[Migration] = [
     Migration(1, "data-contract tables", _create_v1),
@@ -377,6 +390,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "billing: commitments (region, usage amount, commitment credits)", _commitments_v9),
     Migration(10, "billing: labels kept on cost and attribution lines (showback by label)", _kept_labels_v10),
     Migration(11, "billing: the form of each export cell's fingerprint", _fingerprint_version_v11),
+    Migration(12, "billing: cost lines keep the aipipe-stack and aipipe-pipeline labels", _aipipe_labels_v12),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1].version

@@ -196,8 +196,8 @@ def costs(app, sources, by, since, until, invoice_month, idle, shared, share_nam
         old = ws.con.execute("SELECT count(DISTINCT source) FROM export_cells WHERE fingerprint IS NULL").fetchone()[0]
         if old and not note:
             note = (f"{plural(old, 'billing source')} {'was' if old == 1 else 'were'} loaded by an older aipipe: "
-                    f"their lines lack the region, usage and "
-                    f"commitment credits commitments are amortised over. Load them again (`aipipe billing "
+                    f"their lines lack columns or labels this version keeps (region, usage and commitment "
+                    f"credits, the labels of `--by label:KEY`). Load them again (`aipipe billing "
                     f"sources` lists them) to refresh their lines")
     rec_columns = list(RECONCILIATION_COLUMNS)
     if fmt == "json":

@@ -45,8 +45,10 @@ WORKLOAD_LABELS = ("k8s-label/serving.kserve.io/inferenceservice", "k8s-label/no
 PER_POD_LABELS = ("k8s-label/pod-template-hash", "k8s-label/controller-revision-hash",
                   "k8s-label/statefulset.kubernetes.io/pod-name", "k8s-label/job-name", "k8s-label/controller-uid",
                   "k8s-label/batch.kubernetes.io/job-name", "k8s-label/batch.kubernetes.io/controller-uid")
+# A cloud job's `aipipe-run` and `aipipe-step` are LABEL_KEYS (not kept twice); its `aipipe-pipeline` and a stack's
+# `aipipe-stack` (stacks/labels.py: the estimate's actuals find the stack's rows outside its clusters by it) are kept.
 PER_POD_PREFIXES = ("k8s-label/pipelines.kubeflow.org/", "k8s-label/workflows.argoproj.io/", "k8s-label/aipipe/",
-                    "k8s-label/pipeline/", "aipipe-")
+                    "k8s-label/pipeline/")
 # The labels a cost line keeps; the dialect reads them all in one pass over each row's labels.
 LABEL_KEYS = (CLUSTER_LABEL, NODE_POOL_LABEL, NAMESPACE_LABEL, RUN_LABEL, WORKFLOW_LABEL, VERTEX_RUN_LABEL,
               STEP_LABEL, JOB_STEP_LABEL, JOB_RUN_LABEL, *WORKLOAD_LABELS)

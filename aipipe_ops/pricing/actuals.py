@@ -7,7 +7,7 @@ the workspace charged for the same clusters and node pools, scaled to a month, w
 Lines are the bill's identifiers, not Pulumi's: a node pool is (cluster, node pool) as the export labels it
 (`goog-k8s-cluster-name`, `goog-k8s-node-pool-name`: the `cluster` and `node_pool` of cost_lines); the cluster's
 own lines are its management fee (with the free-tier credit) and its persistent disks (PersistentVolumeClaims:
-labelled with the cluster, on no node pool). Rows labelled `aipipe-stack=<stack>` (cost_lines.labels) outside
+labelled with the cluster, on no node pool). Rows labelled `aipipe-stack=<stack>` (cost_lines.kept_labels) outside
 the stack's clusters are the stack's too, one line per service.
 
 The billed amount is the effective cost: cost + credits (committed-use and sustained-use discounts, the free tier),
@@ -33,6 +33,7 @@ from aipipe_ops.billing.normalise import UsageWindow
 from aipipe_ops.errors import InputError
 from aipipe_ops.pricing.estimate import Estimate
 from aipipe_ops.pricing.lines import HOURS_PER_MONTH
+from aipipe_ops.billing.breakdowns import label_value_sql
 from aipipe_ops.pricing.bill_places import DEFAULT_POOL, STACK_LABEL
 from aipipe_ops.pricing.priced.context import CLUSTER_TYPE
 from aipipe_ops.sql import DUCKDB, usage_days
@@ -208,7 +209,7 @@ def _scope_sql(planned: Planned) -> str:
     if planned.clusters:
         conditions.append(f"cluster IN ({', '.join(DUCKDB.literal(c) for c in planned.clusters)})")
     if planned.stack_label:
-        conditions.append(f"labels[{DUCKDB.literal(STACK_LABEL)}] = {DUCKDB.literal(planned.stack_label)}")
+        conditions.append(f"{label_value_sql(STACK_LABEL)} = {DUCKDB.literal(planned.stack_label)}")
     return "(" + " OR ".join(conditions) + ")" if conditions else "FALSE"
 
 

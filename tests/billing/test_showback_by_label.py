@@ -75,3 +75,29 @@ def test_a_bad_view_is_one_line_before_anything_is_loaded(run_cli, export, by):
 
     with Workspace.open(ws, read_only=True) as w:
         assert w.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0] == 0
+
+
+def test_a_stack_label_is_kept_and_a_jobs_run_and_step_labels_are_not_kept_twice(run_cli, tmp_path, workspace):
+    """`aipipe-stack` (on the resources a stack creates) and a cloud job's `aipipe-pipeline` are showback labels;
+    its `aipipe-run` and `aipipe-step` name the run and step."""
+    insert_runs(workspace, [{"run_id": "run-a", "pipeline": "taxi"}])
+    workspace.close()
+    rows = [row(start=HOUR, sku="Standard Storage US Multi-region", cost=1.5, labels={"aipipe-stack": "prod"}),
+            row(start=HOUR, sku="Analysis", cost=0.25, labels={"aipipe-pipeline": "taxi", "aipipe-run": "run-a",
+                                                               "aipipe-step": "bq-export", "aipipe-stack": "prod"}),
+            row(start=HOUR, sku="Analysis", cost=2.0)]
+    path = write_parquet(rows, tmp_path / "export.parquet")
+    code, out, err = run_cli("--workspace", workspace.path, "costs", "--billing", str(path), "--by",
+                             "label:aipipe-stack", "--format", "json")
+    assert code == 0, err
+    totals = {r["value"]: Decimal(r["total"]) for r in json.loads(out)["rows"]}
+    assert totals == {"prod": Decimal("1.75"), None: Decimal("2.00")}
+    code, out, err = run_cli("--workspace", workspace.path, "costs", "--by", "label:aipipe-pipeline", "--format",
+                             "json")
+    assert {r["value"]: Decimal(r["total"]) for r in json.loads(out)["rows"]} == {"taxi": Decimal("0.25"),
+                                                                               None: Decimal("3.50")}
+    from aipipe_ops.workspace import Workspace
+
+    with Workspace.open(workspace.path) as ws:
+        kept = ws.con.execute("SELECT kept_labels FROM cost_lines WHERE run_label = 'run-a'").fetchone()[0]
+    assert "aipipe-run" not in kept and "aipipe-step" not in kept and "aipipe-pipeline\x1etaxi" in kept

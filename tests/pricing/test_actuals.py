@@ -221,3 +221,32 @@ def test_the_pipeline_cost_report_shows_the_saved_estimate_beside_the_bill(fleet
     markdown = (out / "pipeline-costs.md").read_text()
     assert "### Estimate vs billed actual (stack sample)" in markdown
     assert "Estimate vs billed actual (stack sample)" in (out / "pipeline-costs.html").read_text()
+
+
+def test_rows_labelled_with_the_stack_outside_its_clusters_are_its_own(fleet, tmp_path):
+    """A bucket or dataset the stack created carries `aipipe-stack` but no cluster label: one line per service,
+    not estimated, with exactly the labelled rows' net; another stack's rows stay out."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(HERE.parent / "billing"))
+    from export_rows import row, write_parquet
+
+    ws = tmp_path / "ws.duckdb"
+    shutil.copy(fleet["ws"], ws)
+    start = _export(fleet).execute("SELECT min(usage_start_time) FROM export").fetchone()[0]
+    storage = ("95FF-2EF5-5EA1", "Cloud Storage")
+    extra = [row(start=start, sku="Standard Storage US Multi-region", service=storage, cost=1.25, credits=[-0.25],
+                 labels={"aipipe-stack": "sample", "team": "ml"}),
+             row(start=start, sku="Standard Storage US Multi-region", service=storage, cost=0.5,
+                 labels={"aipipe-stack": "sample"}),
+             row(start=start, sku="Standard Storage US Multi-region", service=storage, cost=7.0,
+                 labels={"aipipe-stack": "another"})]
+    assert _cli("--workspace", ws, "billing", "load", "--billing", write_parquet(extra, tmp_path / "x.parquet"))[0] == 0
+    code, out = _cli("--workspace", ws, "estimate", "--stack", SAMPLE_STACK, "--actual", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["stack_label"] == "sample"
+    line = next(r for r in data["lines"] if r["cluster"] is None and r["part"] == "Cloud Storage")
+    assert line["verdict"] == "not_estimated" and Decimal(line["billed_net_cost"]) == Decimal("1.50")
+    assert not [r for r in data["lines"] if r["cluster"] is None and r["part"] != "Cloud Storage"]
