@@ -256,32 +256,37 @@ class Ledger:
             row["share"] = share(row["cost"], totals[row["pipeline"]])
         return rows
 
-    def resource_totals(self, currency: str, labels: dict[str, str]) -> list[dict[str, Any]]:
-        """Per pipeline and for the whole export: cost by resource kind (named by `labels`), with shares."""
-        order = list(labels)
+    def resource_totals(self, currency: str, kinds: list[str]) -> list[dict[str, Any]]:
+        """Per pipeline and for the whole export (scope `whole_export`, no pipeline): cost by resource kind, in
+        the order of `kinds` (a kind not in it counts as `other`), with shares."""
         rows = self._rows(
             """
             SELECT pipeline, resource_kind, sum(cost) AS cost, 0 AS whole FROM report_costs WHERE currency = ?
             GROUP BY ALL
             UNION ALL
-            SELECT 'Whole export', coalesce(resource_kind, 'other'), sum(cost), 1 FROM report_lines
+            SELECT NULL, coalesce(resource_kind, 'other'), sum(cost), 1 FROM report_lines
             WHERE currency = ? GROUP BY ALL
             """,
             [currency, currency],
         )
-        pipeline_cost: dict[str, Decimal] = {}
-        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        # Keyed by scope too: a pipeline named like the whole export's display name stays a pipeline.
+        totals: dict[tuple[str, str | None], Decimal] = {}
+        merged: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         for r in rows:
-            kind = r["resource_kind"] if r["resource_kind"] in labels else "other"
-            key = (r["pipeline"], labels[kind])
-            entry = merged.setdefault(key, {"pipeline": r["pipeline"], "resource": labels[kind], "cost": Decimal(0),
-                                            "_order": (r["whole"], r["pipeline"], order.index(kind))})
+            kind = r["resource_kind"] if r["resource_kind"] in kinds else "other"
+            scope = ("whole_export" if r["whole"] else "pipeline", r["pipeline"])
+            entry = merged.setdefault((*scope, kind), {"scope": scope[0], "pipeline": scope[1], "resource": kind,
+                                                       "cost": Decimal(0)})
             entry["cost"] += r["cost"]
-            pipeline_cost[r["pipeline"]] = pipeline_cost.get(r["pipeline"], Decimal(0)) + r["cost"]
-        out = sorted(merged.values(), key=lambda e: (e["_order"][0], -pipeline_cost[e["pipeline"]], e["_order"][1:]))
+            totals[scope] = totals.get(scope, Decimal(0)) + r["cost"]
+
+        def order(e):   # pipelines, costliest first, then the whole export; kinds in the order of `kinds`
+            return (e["scope"] == "whole_export", -totals[e["scope"], e["pipeline"]], e["pipeline"] or "",
+                    kinds.index(e["resource"]))
+
+        out = sorted(merged.values(), key=order)
         for e in out:
-            e.pop("_order")
-            e["share"] = share(e["cost"], pipeline_cost[e["pipeline"]])
+            e["share"] = share(e["cost"], totals[e["scope"], e["pipeline"]])
         return out
 
     def pushed_models(self, currency: str) -> list[dict[str, Any]]:
@@ -308,7 +313,7 @@ class Ledger:
         )
         for row in rows:
             when = row["pushed_at"].astimezone(dt.timezone.utc).strftime("%b %d") if row["pushed_at"] else "?"
-            row["model"] = f"{row['pipeline']} #{row['artifact_id']} ({when})"
+            row["label"] = f"{row['pipeline']} #{row['artifact_id']} ({when})"
         return rows
 
     def waste(self, currency: str) -> list[dict[str, Any]]:
@@ -327,6 +332,8 @@ class Ledger:
         rows = idle_accelerators(self.con, a["attribution_id"], currency, a["since"], a["until"],
                                  price_of=self._list_price)
         for row in rows:
+            # The engine names the accelerator for reading (GPU, TPU); the table keys it by its resource kind.
+            row["accelerator"] = row["accelerator"].lower()
             row["idle_share"] = share(row["idle_cost"], row["accelerator_cost"])
             # What an idle hour cost as attributed (credits, commitments included) next to its list-price hours.
             hours = row["idle_hours"]

@@ -30,6 +30,8 @@ from .document import (
 from .ledger import BILL_PARTS, NANO, Ledger, open_ledger
 from .registry import ReportSpec
 
+# Machine-readable rows key by ids (resource kinds, bucket and waste category ids, scope); these labels are what
+# people read, in each row's `label` and in the charts and matrices.
 RESOURCE_LABELS = {
     "gpu": "GPU", "tpu": "TPU", "cpu": "CPU", "ram": "Memory", "disk": "Storage", "network": "Network",
     "cluster_fee": "Cluster fee", "other": "Other",
@@ -56,6 +58,8 @@ WASTE_COLORS = {
     "Reached a pushed model": "#0072B2", NOT_JUDGED: "#B8C2CC", "Failed runs": "#D55E00",
     "Runs that pushed no model": "#E69F00", "Steps that fed no pushed model": "#F0C987",
 }
+# A row of the whole export has scope `whole_export` and no pipeline; people read it under this name.
+WHOLE_EXPORT = "Whole export"
 TOP_RUNS = 10
 # Last 7 days against the 7 before needs two whole weeks in the period; shorter, both are "not available".
 WEEK_OVER_WEEK_DAYS = 14
@@ -121,7 +125,7 @@ def _build_block(block: CurrencyBlock, ledger: Ledger) -> None:
     block.add(_distribution_table(distribution))
     block.add(_top_runs_table(ledger.top_runs(c, TOP_RUNS)))
     block.add(_steps_table(ledger.step_totals(c)))
-    block.add(_resources_table(ledger.resource_totals(c, RESOURCE_LABELS)))
+    block.add(_resources_table(ledger.resource_totals(c, list(RESOURCE_LABELS))))
     block.add(_buckets_table(pipelines.rows, buckets))
     block.add(_models_table(models))
     block.add(_waste_table(waste, pipelines.rows))
@@ -167,7 +171,7 @@ def _headline(block: CurrencyBlock) -> list[str]:
     if s["waste"]:
         parts = {label: Decimal(0) for label in WASTE_LABELS.values()}
         for row in block.tables["waste"].rows:
-            parts[row["category"]] += row["cost"]
+            parts[row["label"]] += row["cost"]
         detail = ", ".join(f"{m(v)} on {k[0].lower() + k[1:]}" for k, v in parts.items() if v)
         out.append(f"{m(s['waste'])} ({formatting.percent(s['waste_share'])}) was waste: {detail}.")
     if s["cost_per_pushed_model"] is not None:
@@ -271,8 +275,8 @@ def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon,
         "pushed_models": len(models),
         "cost_per_pushed_model": (sum(model_costs, Decimal(0)) / len(model_costs)).quantize(NANO)
         if model_costs else None,
-        "idle_gpu_cost": idle_of("GPU")[0], "idle_gpu_hours": idle_of("GPU")[1],
-        "idle_tpu_cost": idle_of("TPU")[0], "idle_tpu_hours": idle_of("TPU")[1],
+        "idle_gpu_cost": idle_of("gpu")[0], "idle_gpu_hours": idle_of("gpu")[1],
+        "idle_tpu_cost": idle_of("tpu")[0], "idle_tpu_hours": idle_of("tpu")[1],
         "last_7_days": sum(pipelines.values("last_7_days"), Decimal(0)) if weeks else None,
         "previous_7_days": sum(pipelines.values("previous_7_days"), Decimal(0)) if weeks else None,
         "reconciled": "yes" if recon["balanced"] else "no",
@@ -363,8 +367,10 @@ def _steps_table(rows) -> Table:
 
 
 def _resources_table(rows) -> Table:
+    rows = [{**r, "label": RESOURCE_LABELS[r["resource"]]} for r in rows]
     return Table("resources", "Cost by resource", [
-        Column("pipeline", "Pipeline"), Column("resource", "Resource"), money_col("cost", "Cost"),
+        Column("scope", "Scope"), Column("pipeline", "Pipeline", missing=WHOLE_EXPORT),
+        Column("resource", "Resource kind"), Column("label", "Resource"), money_col("cost", "Cost"),
         share_col("share", "Share"),
     ], rows, note="“Whole export” is every line of the billing export in the period, idle and unattributed included.")
 
@@ -378,23 +384,26 @@ def _buckets_table(pipeline_rows, export_buckets: dict[str, Decimal]) -> Table:
     rows = []
     for p in sorted(pipeline_rows, key=lambda p: (-buckets_sum(p), p["pipeline"])):
         for bucket, label in BUCKET_LABELS.items():
-            rows.append({"pipeline": p["pipeline"], "bucket": label, "cost": p[bucket],
-                         "share": share(p[bucket], buckets_sum(p))})
+            rows.append({"scope": "pipeline", "pipeline": p["pipeline"], "bucket": bucket, "label": label,
+                         "cost": p[bucket], "share": share(p[bucket], buckets_sum(p))})
     labels = {**BUCKET_LABELS, **KEPT_SEPARATE}
     whole = sum(export_buckets.values(), Decimal(0))
     for bucket, label in labels.items():
         if bucket in export_buckets or bucket in BUCKET_LABELS:
             amount = export_buckets.get(bucket, Decimal(0))
-            rows.append({"pipeline": "Whole export", "bucket": label, "cost": amount, "share": share(amount, whole)})
+            rows.append({"scope": "whole_export", "pipeline": None, "bucket": bucket, "label": label, "cost": amount,
+                         "share": share(amount, whole)})
     return Table("buckets", "Direct, idle and overhead", [
-        Column("pipeline", "Pipeline"), Column("bucket", "Bucket"), money_col("cost", "Cost"),
+        Column("scope", "Scope"), Column("pipeline", "Pipeline", missing=WHOLE_EXPORT),
+        Column("bucket", "Bucket id"), Column("label", "Bucket"), money_col("cost", "Cost"),
         share_col("share", "Share"),
     ], rows, note="“Whole export”: every cent of the export in the period, including what no run carries.")
 
 
 def _models_table(rows) -> Table:
     return Table("models", "Cost per pushed model", [
-        Column("model", "Pushed model"), Column("pipeline", "Pipeline"), Column("run_id", "Pushed by run"),
+        Column("artifact_id", "Artifact id"), Column("label", "Pushed model"), Column("pipeline", "Pipeline"),
+        Column("run_id", "Pushed by run"),
         Column("pushed_at", "Pushed", "datetime"), count_col("contributing_runs", "Runs in its lineage"),
         money_col("cost", "Cost"),
     ], rows, note="A model's cost is what the billing engine attributed to it along its lineage (model_costs).")
@@ -403,19 +412,21 @@ def _models_table(rows) -> Table:
 def _waste_table(waste, pipeline_rows) -> Table:
     pipeline_cost = {p["pipeline"]: p["cost"] for p in pipeline_rows}
     rows = [
-        {**row, "category": WASTE_LABELS[row["category"]], "share": share(row["cost"], pipeline_cost.get(row["pipeline"]))}
+        {**row, "label": WASTE_LABELS[row["category"]], "share": share(row["cost"], pipeline_cost.get(row["pipeline"]))}
         for row in waste
     ]
     return Table("waste", "Waste", [
-        Column("pipeline", "Pipeline"), Column("category", "Category"), count_col("items", "Runs or steps"),
+        Column("pipeline", "Pipeline"), Column("category", "Category id"), Column("label", "Category"),
+        count_col("items", "Runs or steps"),
         money_col("cost", "Cost"), share_col("share", "Share of pipeline"),
     ], rows, note="The three categories do not overlap: a failed run is counted once, under failed runs. A pipeline "
                   "none of whose runs ever pushed a model (batch scoring, pretraining) is judged on failed runs only.")
 
 
 def _idle_table(rows) -> Table:
+    rows = [{**r, "label": RESOURCE_LABELS[r["accelerator"]]} for r in rows]
     return Table("idle_accelerators", "GPUs and TPUs paid while idle", [
-        Column("node_pool", "Node pool"), Column("accelerator", "Accelerator"),
+        Column("node_pool", "Node pool"), Column("accelerator", "Accelerator kind"), Column("label", "Accelerator"),
         money_col("accelerator_cost", "Accelerator cost"), money_col("idle_cost", "Idle cost"),
         share_col("idle_share", "Idle share"), Column("idle_hours", "Idle hours", "hours"),
         money_col("effective_hourly", "Effective price per hour"),
@@ -485,18 +496,18 @@ def _charts(block: CurrencyBlock, granularity: str) -> dict[str, Any]:
             colors=[colors.get(r["pipeline"], charts.PALETTE[0]) for r in top], label_chars=40, width=HALF,
             title=f"The {len(top)} most expensive steps ({c})", desc="Cost per pipeline step, all runs in the period.",
         )
-    out["resources"] = _share_chart(t["resources"].rows, "pipeline", "resource", RESOURCE_COLORS, fmt,
+    out["resources"] = _share_chart(_as_read(t["resources"], "pipeline"), "pipeline", "label", RESOURCE_COLORS, fmt,
                                     f"Share of GPU, TPU, CPU, memory, storage and network ({c})")
-    out["resources_legend"] = charts.legend(_used(RESOURCE_COLORS, t["resources"].rows, "resource"))
-    out["buckets"] = _share_chart(t["buckets"].rows, "pipeline", "bucket", BUCKET_COLORS, fmt,
+    out["resources_legend"] = charts.legend(_used(RESOURCE_COLORS, t["resources"].rows, "label"))
+    out["buckets"] = _share_chart(_as_read(t["buckets"], "pipeline"), "pipeline", "label", BUCKET_COLORS, fmt,
                                   f"Direct cost and the shares of idle and overhead ({c})")
-    out["buckets_legend"] = charts.legend(_used(BUCKET_COLORS, t["buckets"].rows, "bucket"))
+    out["buckets_legend"] = charts.legend(_used(BUCKET_COLORS, t["buckets"].rows, "label"))
     useful_rows = _waste_with_useful(t["waste"].rows, t["pipelines"].rows, block.extras["pushing_pipelines"])
-    out["waste"] = _share_chart(useful_rows, "pipeline", "category", WASTE_COLORS, fmt,
+    out["waste"] = _share_chart(useful_rows, "pipeline", "label", WASTE_COLORS, fmt,
                                 f"Cost that reached a pushed model, and waste ({c})")
-    out["waste_legend"] = charts.legend(_used(WASTE_COLORS, useful_rows, "category"))
+    out["waste_legend"] = charts.legend(_used(WASTE_COLORS, useful_rows, "label"))
     if t["idle_accelerators"].rows:
-        rows = [(f"{r['node_pool']} ({r['accelerator']})",
+        rows = [(f"{r['node_pool']} ({r['label']})",
                  [("On workloads", r["accelerator_cost"] - r["idle_cost"]), ("Idle", r["idle_cost"])])
                 for r in t["idle_accelerators"].rows]
         busy_colors = {"On workloads": "#0072B2", "Idle": "#D55E00"}
@@ -507,7 +518,7 @@ def _charts(block: CurrencyBlock, granularity: str) -> dict[str, Any]:
     if t["models"].rows:
         top = sorted(t["models"].rows, key=lambda r: -r["cost"])[:TOP_STEPS]
         out["models"] = charts.horizontal_bars(
-            [(r["model"], r["cost"]) for r in top], fmt=fmt, label_chars=40, width=HALF,
+            [(r["label"], r["cost"]) for r in top], fmt=fmt, label_chars=40, width=HALF,
             colors=[colors.get(r["pipeline"], charts.PALETTE[0]) for r in top],
             title=f"Cost per pushed model ({c})", desc="Most expensive pushed models first.",
         )
@@ -524,6 +535,12 @@ def _all_periods(present: set[dt.date], granularity: str) -> list[dt.date]:
         periods.append(day)
         day += step
     return periods
+
+
+def _as_read(table: Table, key: str) -> list[dict[str, Any]]:
+    """The table's rows with an empty `key` shown as its column's missing text (no pipeline: the whole export)."""
+    missing = table.column(key).missing
+    return [{**r, key: missing if r[key] is None else r[key]} for r in table.rows]
 
 
 def _share_chart(rows, row_key, segment_key, colors, fmt, title):
@@ -550,8 +567,8 @@ def _waste_with_useful(waste_rows, pipeline_rows, pushing: set[str]):
         mine = [w for w in waste_rows if w["pipeline"] == p["pipeline"]]
         rest = p["cost"] - sum((w["cost"] for w in mine), Decimal(0))
         label = "Reached a pushed model" if p["pipeline"] in pushing else NOT_JUDGED
-        rows.append({"pipeline": p["pipeline"], "category": label, "cost": rest})
-        rows.extend({"pipeline": w["pipeline"], "category": w["category"], "cost": w["cost"]} for w in mine)
+        rows.append({"pipeline": p["pipeline"], "label": label, "cost": rest})
+        rows.extend({"pipeline": w["pipeline"], "label": w["label"], "cost": w["cost"]} for w in mine)
     return rows
 
 

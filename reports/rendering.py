@@ -25,7 +25,8 @@ from .registry import ReportSpec
 from .writer import CSV_MARKER_COLUMN, JSON_MARKER_KEY, html_marker, markdown_marker
 
 TEMPLATE_DIR = Path(__file__).parent
-JSON_FORMAT_VERSION = 1
+# 2: key fields hold ids (scope, resource kinds, bucket ids, waste categories, artifact ids); display text is `label`.
+JSON_FORMAT_VERSION = 2
 
 
 # Text from outside (pod labels, pipeline names, URIs) must stay text in Markdown: no raw HTML (`<img onerror>`),
@@ -55,8 +56,10 @@ def _column_of(key: str, table: Table):
     return table.column(key)
 
 
-def pivot(rows: list[dict[str, Any]], row_key: str, col_key: str, order: list[str] | None = None) -> dict[str, Any]:
-    """Long rows (row, column, cost) as a matrix for reading; cells keep the rows' cost and share."""
+def pivot(rows: list[dict[str, Any]], row_key: str, col_key: str, order: list[str] | None = None,
+          missing: str = "–") -> dict[str, Any]:
+    """Long rows (row, column, cost) as a matrix for reading; cells keep the rows' cost and share. A row without
+    `row_key` (JSON null, e.g. the whole export's) is labelled `missing`, its column's text for no value."""
     order = list(order or [])
     present = []
     for row in rows:
@@ -65,7 +68,8 @@ def pivot(rows: list[dict[str, Any]], row_key: str, col_key: str, order: list[st
     columns = [c for c in order if c in present] + [c for c in present if c not in order]
     matrix: dict[Any, dict[str, Any]] = {}
     for row in rows:
-        line = matrix.setdefault(row[row_key], {"label": row[row_key], "cells": {}, "total": 0})
+        label = missing if row[row_key] is None else row[row_key]
+        line = matrix.setdefault(row[row_key], {"label": label, "cells": {}, "total": 0})
         line["cells"][row[col_key]] = row
         line["total"] += row["cost"]
     return {

@@ -39,9 +39,9 @@ def test_waste_follows_lineage_through_the_cache(tiny_workspace):
     _, doc = build_document(tiny_workspace, "pipeline_costs")
     waste = {(r["pipeline"], r["category"]): (r["items"], r["cost"]) for r in _rows(doc, "USD", "waste")}
     assert waste == {
-        ("llm-tune", "Steps that fed no pushed model"): (2, D("44.00")),
-        ("taxi", "Failed runs"): (1, D("3.00")),
-        ("taxi", "Steps that fed no pushed model"): (1, D("0.50")),
+        ("llm-tune", "dead_end_steps"): (2, D("44.00")),
+        ("taxi", "failed_runs"): (1, D("3.00")),
+        ("taxi", "dead_end_steps"): (1, D("0.50")),
     }
     assert _rows(doc, "USD", "summary")[0]["waste"] == D("47.50")
     # eu-scoring never pushes a model (it scores): it is judged on failed runs only, and has none.
@@ -57,7 +57,7 @@ def test_a_declined_push_is_no_push(tiny_workspace):
     _, doc = build_document(tiny_workspace, "pipeline_costs")
     waste = {(r["pipeline"], r["category"]): r["cost"] for r in _rows(doc, "USD", "waste")}
     # taxi never pushed now: it is judged on its failed run only, and taxi-1 is not waste but "not judged".
-    assert waste == {("llm-tune", "Steps that fed no pushed model"): D("44.00"), ("taxi", "Failed runs"): D("3.00")}
+    assert waste == {("llm-tune", "dead_end_steps"): D("44.00"), ("taxi", "failed_runs"): D("3.00")}
     assert [r["artifact_id"] for r in _rows(doc, "USD", "models")] == [11]
     top = {r["run_id"]: r["reached_push"] for r in _rows(doc, "USD", "top_runs")}
     assert top["taxi-1"] == "n/a (pushes no models)" and top["taxi-2"] == "no"
@@ -71,8 +71,8 @@ def test_a_run_that_pushed_nothing_in_a_pushing_pipeline_is_waste(tiny_workspace
         refresh_index(ws.con)
     _, doc = build_document(tiny_workspace, "pipeline_costs")
     waste = {(r["pipeline"], r["category"]): (r["items"], r["cost"]) for r in _rows(doc, "USD", "waste")}
-    assert waste[("llm-tune", "Runs that pushed no model")] == (1, D("48.40"))
-    assert ("llm-tune", "Steps that fed no pushed model") not in waste
+    assert waste[("llm-tune", "runs_without_push")] == (1, D("48.40"))
+    assert ("llm-tune", "dead_end_steps") not in waste
 
 
 def test_models_idle_gpu_and_resources(tiny_workspace):
@@ -84,13 +84,14 @@ def test_models_idle_gpu_and_resources(tiny_workspace):
     assert _rows(doc, "USD", "summary")[0]["cost_per_pushed_model"] == D("44.75")
     (gpu,) = _rows(doc, "USD", "idle_accelerators")
     assert (gpu["node_pool"], gpu["accelerator"], gpu["accelerator_cost"], gpu["idle_cost"], gpu["idle_hours"]) == (
-        "gpu-pool", "GPU", D("111.00"), D("11.00"), D("4.000"))
+        "gpu-pool", "gpu", D("111.00"), D("11.00"), D("4.000"))
     summary = _rows(doc, "USD", "summary")[0]
     assert summary["idle_gpu_hours"] == D("4.000") and summary["idle_tpu_cost"] == 0
-    resources = {(r["pipeline"], r["resource"]): r["cost"] for r in _rows(doc, "USD", "resources")}
-    assert resources[("llm-tune", "GPU")] == D("111.00") and resources[("taxi", "Memory")] == D("2.00")
-    assert resources[("Whole export", "Cluster fee")] == D("2.40")
-    assert sum(v for (p, _), v in resources.items() if p == "Whole export") == D("144.70")
+    resources = {(r["scope"], r["pipeline"], r["resource"]): r["cost"] for r in _rows(doc, "USD", "resources")}
+    assert resources[("pipeline", "llm-tune", "gpu")] == D("111.00")
+    assert resources[("pipeline", "taxi", "ram")] == D("2.00")
+    assert resources[("whole_export", None, "cluster_fee")] == D("2.40")
+    assert sum(v for (scope, _, _), v in resources.items() if scope == "whole_export") == D("144.70")
 
 
 def test_reconciliation_balances_per_currency(tiny_workspace):
@@ -333,7 +334,7 @@ def test_idle_tpu_hours_found_by_sku_description_when_the_book_lacks_the_id(tmp_
         attribute(ws, Policy(idle="separate"), UsageWindow())
     _, doc = build_document(path, "pipeline_costs", policy=Policy(idle="separate"))
     tpu = {r["node_pool"]: r for r in _rows(doc, "USD", "idle_accelerators")}["tpu-pool"]
-    assert (tpu["accelerator"], tpu["idle_cost"], tpu["idle_hours"]) == ("TPU", cost, D("3.000"))
+    assert (tpu["accelerator"], tpu["idle_cost"], tpu["idle_hours"]) == ("tpu", cost, D("3.000"))
     summary = _rows(doc, "USD", "summary")[0]
     assert summary["idle_tpu_hours"] == D("3.000") and summary["reconciled"] == "yes"
 
