@@ -79,8 +79,9 @@ def write_fleet(sample: Path, target: Path, runs: int) -> int:
     shutil.rmtree(target, ignore_errors=True)
     (target / "task_details").mkdir(parents=True)
     (target / "native").mkdir()
-    for name in ("pipelines.json", "experiments.json"):
-        shutil.copyfile(src / name, target / name)
+    for name in ("pipelines.json", "experiments.json", "pipeline_versions.json"):   # clones share the versions
+        if (src / name).exists():           # a sample written before pipeline versions has none
+            shutil.copyfile(src / name, target / name)
     gen1 = json.loads((src / "task_details" / "runs.json").read_text())
     native = json.loads((src / "native" / "runs.json").read_text())
     tasks = json.loads((src / "native" / "tasks.json").read_text())

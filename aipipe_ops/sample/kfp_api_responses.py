@@ -14,10 +14,18 @@ container with the `resources` its task's pod requests (cpuRequest in cores, mem
 resourceCpuRequest / resourceMemoryRequest quantity strings, and the accelerator's resourceType / resourceCount), as
 `set_cpu_request`, `set_memory_request` and `set_accelerator_type` / `set_accelerator_limit` write them. MLMD never
 records them; the API is where the lineage learns a step's requests.
+
+A run's pipeline source is a oneof (run.proto `pipeline_source`; the API server answers one or the other): runs of a
+pipeline alternate, in creation order, between one submitted with its spec (the SDK's create_run_from_pipeline_func:
+`pipeline_spec` embedded) and one created from the uploaded pipeline version (`pipeline_version_reference`
+{pipeline_id, pipeline_version_id} only). Those versions are `pipeline_versions.json` (GET pipelines/{pipeline_id}/
+versions/{pipeline_version_id} bodies, by version id; pipeline.proto PipelineVersion), one per distinct spec of a
+pipeline, each holding the spec its runs would have embedded, so a reader learns the same requests either way.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 import uuid
@@ -92,9 +100,38 @@ def pipeline_spec(run: RunPlan) -> dict:
             "schemaVersion": "2.1.0", "sdkVersion": "kfp-2.13.0"}
 
 
+def _pipeline_versions(runs: list[tuple], specs: dict[str, dict]) -> tuple[dict[str, dict], dict[str, str]]:
+    """The uploaded pipeline versions (PipelineVersion bodies by id) and, for every second run of each pipeline in
+    creation order (`runs` is in that order), the version it was created from: one version per distinct spec of a
+    pipeline (the first one's id is the pipeline's `version` id), uploaded an hour before the first run created from
+    it."""
+    versions: dict[str, dict] = {}
+    version_of: dict[str, str] = {}
+    by_spec: dict[tuple[str, str], str] = {}
+    seen: dict[str, int] = {}
+    for run_id, pipeline, _, _, created, _ in runs:
+        pipeline = pipeline or ""
+        seen[pipeline] = seen.get(pipeline, 0) + 1
+        if run_id not in specs or seen[pipeline] % 2:
+            continue        # the 1st, 3rd, ... run of a pipeline embeds its spec
+        key = (pipeline, json.dumps(specs[run_id], sort_keys=True))
+        if key not in by_spec:
+            n = sum(1 for p, _ in by_spec if p == pipeline)
+            version_id = _id("version", pipeline if n == 0 else f"{pipeline}/{n + 1}")
+            name = pipeline if n == 0 else f"{pipeline} v{n + 1}"
+            by_spec[key] = version_id
+            versions[version_id] = {"pipeline_id": _id("pipeline", pipeline), "pipeline_version_id": version_id,
+                                    "display_name": name, "name": name,
+                                    "created_at": _ts(created - dt.timedelta(hours=1)),
+                                    "pipeline_spec": specs[run_id]}
+        version_of[run_id] = by_spec[key]
+    return versions, version_of
+
+
 def write_kfp_api_responses(store: Path, out: Path, specs: dict[str, dict] | None = None) -> Path:
     """Write `out/kfp_api/v2beta1/...` from the MLMD store at `store`, each run with its pipeline spec from `specs`
-    (run id -> pipeline_spec()) when given; returns that directory."""
+    (run id -> pipeline_spec()) when given, embedded or through the pipeline version holding it
+    (_pipeline_versions); returns that directory."""
     target = Path(out) / "kfp_api" / "v2beta1"
     with tempfile.TemporaryDirectory() as scratch:
         ws = Workspace.open(Path(scratch) / "w.duckdb")
@@ -133,17 +170,20 @@ def write_kfp_api_responses(store: Path, out: Path, specs: dict[str, dict] | Non
     experiments = {_id("experiment", r[2] or ""): {"experiment_id": _id("experiment", r[2] or ""),
                                                    "display_name": f"default-{r[2]}", "namespace": r[2]}
                    for r in runs}
+    versions, version_of = _pipeline_versions(runs, specs or {})
 
     def run_json(run) -> dict:
         run_id, pipeline, namespace, state, created, finished = run
         body = {"run_id": run_id, "display_name": f"{pipeline}-{run_id[:8]}",
                 "experiment_id": _id("experiment", namespace or ""), "storage_state": "AVAILABLE",
-                "pipeline_version_reference": {"pipeline_id": _id("pipeline", pipeline or ""),
-                                               "pipeline_version_id": _id("version", pipeline or "")},
                 "created_at": _ts(created), "scheduled_at": _ts(created),
                 "finished_at": _ts(finished) or "1970-01-01T00:00:00Z", "state": RUN_STATES.get(state, "RUNTIME_STATE_UNSPECIFIED")}
-        if specs and run_id in specs:
+        if specs and run_id in specs and run_id not in version_of:
             body["pipeline_spec"] = specs[run_id]
+        else:       # created from a pipeline version (one with no spec given: a version not written, a 404)
+            body["pipeline_version_reference"] = {
+                "pipeline_id": _id("pipeline", pipeline or ""),
+                "pipeline_version_id": version_of.get(run_id) or _id("version", pipeline or "")}
         return body
 
     # Generation 1 (KFP <= 2.17): run_details.task_details, MLMD ids.
@@ -218,7 +258,7 @@ def write_kfp_api_responses(store: Path, out: Path, specs: dict[str, dict] | Non
                          "created_at": _ts(created), **({"metadata": json.loads(props)} if props else {})}
                         for a, t, uri, name, created, props in artifacts]
 
-    files = {"pipelines.json": pipelines, "experiments.json": experiments,
+    files = {"pipelines.json": pipelines, "experiments.json": experiments, "pipeline_versions.json": versions,
              "task_details/runs.json": gen1, "native/runs.json": native_runs, "native/tasks.json": native_tasks,
              "native/artifacts.json": native_artifacts, "native/artifact_tasks.json": edges}
     for name, data in files.items():

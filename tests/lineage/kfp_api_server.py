@@ -1,7 +1,10 @@
 """A local server speaking the KFP REST API v2beta1 over the sample fleet's responses
 (aipipe_ops/sample/kfp_api_responses.py), for either API generation: JSON field names as in the protos, paging
 with page_size / page_token / next_page_token, the created_at filter and sort, 401 without the required bearer
-token, 404 for unknown paths. Every request is recorded in `requests`; `hidden` run ids are not served yet."""
+token, 404 for unknown paths. Pipeline versions (`pipeline_versions.json`, by id: what a run created from an uploaded
+version references instead of embedding its spec) answer GET pipelines/{pipeline_id}/versions/{pipeline_version_id};
+a version deleted from `versions` answers 404. Every request is recorded in `requests`; `hidden` run ids are not
+served yet; a path in `failing` answers with its HTTP status."""
 
 from __future__ import annotations
 
@@ -22,12 +25,15 @@ class KfpApiServer:
         self.tag_name = tag_name or ("2.17.2" if generation == "task_details" else "master")
         self.pipelines = json.loads((data / "pipelines.json").read_text())
         self.experiments = json.loads((data / "experiments.json").read_text())
+        versions = data / "pipeline_versions.json"
+        self.versions = json.loads(versions.read_text()) if versions.exists() else {}
         self.runs = json.loads((data / generation / "runs.json").read_text())
         if generation == "native":
             self.tasks = json.loads((data / "native" / "tasks.json").read_text())
             self.artifacts = json.loads((data / "native" / "artifacts.json").read_text())
             self.artifact_tasks = json.loads((data / "native" / "artifact_tasks.json").read_text())
         self.hidden: set[str] = set()
+        self.failing: dict[str, int] = {}
         self.requests: list[str] = []
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
@@ -44,6 +50,9 @@ class KfpApiServer:
     def answer(self, path: str, query: dict[str, list[str]], auth: str | None) -> tuple[int, object]:
         if self.token and auth != f"Bearer {self.token}":
             return 401, {"error": "Unauthenticated", "code": 16, "message": "Unauthenticated"}
+        if path in self.failing:
+            status = self.failing[path]
+            return status, {"error": f"failing: {path}", "code": 3, "message": f"HTTP {status} as asked"}
         one = {k: v[-1] for k, v in query.items()}
         if path == f"{API}/healthz":
             return 200, {"commit_sha": "0" * 7, "tag_name": self.tag_name, "multi_user": True}
@@ -59,6 +68,9 @@ class KfpApiServer:
             return (200, run) if run else _not_found(path)
         if len(parts) == 2 and parts[0] == "pipelines" and parts[1] in self.pipelines:
             return 200, self.pipelines[parts[1]]
+        if len(parts) == 4 and parts[0] == "pipelines" and parts[2] == "versions":
+            version = self.versions.get(parts[3])
+            return (200, version) if version and version["pipeline_id"] == parts[1] else _not_found(path)
         if len(parts) == 2 and parts[0] == "experiments" and parts[1] in self.experiments:
             return 200, self.experiments[parts[1]]
         if self.generation == "native":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aipipe_ops.lineage.sources.pipeline_spec import quantity, task_requests
+from aipipe_ops.lineage.sources.pipeline_spec import compiled_spec, quantity, task_requests
 
 SPEC = {
     "components": {
@@ -48,3 +48,12 @@ def test_requests_of_every_container_task_nested_dags_included():
                                          ("1.5G", 1.5e9), (3, 3.0), ("", None), ("lots", None)])
 def test_quantities(text, value):
     assert quantity(text) == value
+
+
+def test_the_api_form_with_a_platform_spec_is_read_too():
+    """The KFP API serves a spec compiled with a platform spec as {pipeline_spec, platform_spec} (api_util.go
+    YamlStringToPipelineSpecStruct), for runs and pipeline versions alike."""
+    wrapped = {"pipeline_spec": SPEC, "platform_spec": {"platforms": {"kubernetes": {"deploymentSpec": {}}}}}
+    assert task_requests(wrapped) == task_requests(SPEC) != {}
+    assert compiled_spec(wrapped) is SPEC and compiled_spec(SPEC) is SPEC
+    assert compiled_spec({}) is None and compiled_spec(None) is None

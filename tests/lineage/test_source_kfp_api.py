@@ -1,6 +1,7 @@
 """The KFP API source (`lineage snapshot --kfp`) against a local server speaking the v2beta1 API over the sample
 fleet: the same runs, steps, artifacts and events as the MLMD snapshot of that fleet, for both API generations;
-incremental re-runs cost O(what changed); 401, unreachable and wrong-version servers each get one line."""
+incremental re-runs cost O(what changed); 401, unreachable and wrong-version servers each get one line; a run
+created from a pipeline version gets its task requests from that version, read once."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from aipipe_ops.errors import SourceError
 from aipipe_ops.lineage.snapshot import snapshot
 from aipipe_ops.lineage.sources.kfp_api import KfpTarget
+from aipipe_ops.lineage.sources.pipeline_spec import REQUESTS_PROPERTY, task_requests
 from aipipe_ops.workspace import Workspace
 
 from .kfp_api_server import KfpApiServer
@@ -236,3 +238,182 @@ def test_a_run_created_in_the_same_instant_is_not_missed(fleet, tmp_path, genera
         assert ws.count("runs") == len(expected["runs"]) and again.rows["runs"] >= 1
         assert snapshot(ws, KfpTarget(server.url), progress=False).rows["runs"] < len(expected["runs"])
         ws.close()
+
+
+# -- a run created from a pipeline version: requests from the version, read once ----------------------------------
+VERSIONS = "/versions/"
+
+
+def _by_version(server) -> dict[str, list[str]]:
+    """{pipeline version id: the runs created from it} of the runs the server holds without an embedded spec."""
+    out: dict[str, list[str]] = {}
+    for run in server.runs:
+        if "pipeline_spec" not in run:
+            out.setdefault(run["pipeline_version_reference"]["pipeline_version_id"], []).append(run["run_id"])
+    return out
+
+
+def _ran_pods(server, run: dict) -> bool:
+    if server.generation == "native":
+        return any(t["pods"] for t in server.tasks.get(run["run_id"], []))
+    return any(t.get("pod_name") for t in run["run_details"]["task_details"])
+
+
+def _requests_of_steps(ws) -> dict[tuple[str, str], dict | None]:
+    """{(run id, step): the requests recorded for it} of every step that ran a pod."""
+    rows = ws.con.execute(f"""SELECT run_id, step, json_extract(properties, '$.{REQUESTS_PROPERTY}')::VARCHAR
+                              FROM steps WHERE pod_name IS NOT NULL""").fetchall()
+    return {(run_id, step): json.loads(requests) if requests else None for run_id, step, requests in rows}
+
+
+@pytest.mark.parametrize("generation", ["task_details", "native"])
+def test_a_run_created_from_a_pipeline_version_gets_the_versions_requests(fleet, tmp_path, generation):
+    """The sample's runs alternate between an embedded spec and a pipeline version reference (the oneof of
+    run.proto): a referencing run's steps get what its version's spec requests, exactly as if it embedded that spec,
+    and each version is read once however many runs share it."""
+    _, data, _ = fleet
+    with KfpApiServer(data, generation) as server:
+        by_version = _by_version(server)
+        assert by_version and any("pipeline_spec" in r for r in server.runs)
+        assert any(len(runs) > 1 for runs in by_version.values()), "several runs share a version"
+        ws = Workspace.open(tmp_path / "w.duckdb")
+        report = snapshot(ws, KfpTarget(server.url), progress=False)
+        asked = sorted(p for p in server.requests if VERSIONS in p)
+        assert asked == sorted(f"/apis/v2beta1/pipelines/{server.versions[v]['pipeline_id']}/versions/{v}"
+                               for v in by_version)
+        assert report.calls["pipelines/{id}/versions/{id}"] == len(by_version)
+        assert not any("pipeline version" in note for note in report.notes)
+        got = _requests_of_steps(ws)
+        for version_id, run_ids in by_version.items():
+            spec = task_requests(server.versions[version_id]["pipeline_spec"])
+            for run_id in run_ids:
+                steps = {step: requests for (run, step), requests in got.items() if run == run_id}
+                assert steps, run_id
+                for step, requests in steps.items():
+                    assert requests == spec[step] and requests["cpu"] > 0 and requests["memory"] > 0, (run_id, step)
+        ws.close()
+
+        # The same runs with the version's spec embedded instead: the same requests, no version asked for.
+        for run in server.runs:
+            reference = run.get("pipeline_version_reference")
+            if reference and "pipeline_spec" not in run:
+                run["pipeline_spec"] = server.versions[reference["pipeline_version_id"]]["pipeline_spec"]
+                del run["pipeline_version_reference"]
+        server.requests.clear()
+        ws = Workspace.open(tmp_path / "embedded.duckdb")
+        snapshot(ws, KfpTarget(server.url), progress=False)
+        assert not [p for p in server.requests if VERSIONS in p]
+        assert _requests_of_steps(ws) == got
+        ws.close()
+
+
+@pytest.mark.parametrize("generation", ["task_details", "native"])
+def test_incremental_snapshots_do_not_read_a_version_again(fleet, tmp_path, generation):
+    """The requests of a version read once are kept in the watermark: a later snapshot reading a new run created
+    from it, or re-reading an open one, asks for no version; a full copy reads each again."""
+    _, data, _ = fleet
+    with KfpApiServer(data, generation) as server:
+        by_version = _by_version(server)
+        version_of = {run: version for version, runs in by_version.items() for run in runs}
+        # The latest run created from a version that ran pods, such that every run created from then on names a
+        # version an earlier run names too: those runs are new to the second snapshot, their versions are not.
+        order = sorted(server.runs, key=lambda r: (r["created_at"], r["run_id"]))
+        i = next(i for i in reversed(range(len(order))) if order[i]["run_id"] in version_of
+                 and _ran_pods(server, order[i])
+                 and {version_of[r["run_id"]] for r in order[i:] if r["run_id"] in version_of}
+                 <= {version_of[r["run_id"]] for r in order[:i] if r["run_id"] in version_of})
+        new = order[i]["run_id"]
+        server.hidden = {r["run_id"] for r in order[i:]}
+        ws = Workspace.open(tmp_path / "w.duckdb")
+        target = KfpTarget(server.url)
+        snapshot(ws, target, progress=False)
+        assert sorted(p.rsplit("/", 1)[1] for p in server.requests if VERSIONS in p) == sorted(by_version)
+
+        server.hidden = set()
+        server.requests.clear()
+        report = snapshot(ws, target, progress=False)
+        assert not report.full and report.rows["runs"] >= len(order) - i
+        assert not [p for p in server.requests if VERSIONS in p], server.requests
+        spec = task_requests(server.versions[version_of[new]]["pipeline_spec"])
+        steps = {step: requests for (run, step), requests in _requests_of_steps(ws).items() if run == new}
+        assert steps and all(requests == spec[step] for step, requests in steps.items())
+
+        server.requests.clear()
+        snapshot(ws, target, progress=False)
+        assert not [p for p in server.requests if VERSIONS in p]
+        server.requests.clear()
+        snapshot(ws, target, full=True, progress=False)
+        assert len([p for p in server.requests if VERSIONS in p]) == len(by_version)
+        ws.close()
+
+
+@pytest.mark.parametrize("generation", ["task_details", "native"])
+def test_a_deleted_version_leaves_its_runs_split_by_duration_with_a_note(fleet, tmp_path, run_cli, generation):
+    """A version that answers 404 (deleted since its runs were created): its runs' steps have no requests (step
+    costs fall back to duration), a note names the version and the runs, and the rest is read as before."""
+    _, data, _ = fleet
+    with KfpApiServer(data, generation) as server:
+        by_version = _by_version(server)
+        gone, run_ids = max(by_version.items(), key=lambda item: len(item[1]))
+        pipeline_id = server.versions.pop(gone)["pipeline_id"]
+        still_open = next(r for r in server.runs if r["run_id"] == run_ids[0])
+        still_open.update(state="RUNNING", finished_at="1970-01-01T00:00:00Z")
+        args = ["--workspace", tmp_path / "w.duckdb", "lineage", "snapshot", "--kfp", server.url]
+        code, out, err = run_cli(*args)
+        assert code == 0, err
+        notes = [line for line in out.splitlines() if line.startswith("note: ") and gone in line]
+        assert len(notes) == 1, out
+        assert f"pipeline version {gone} of pipeline {pipeline_id} not found (HTTP 404" in notes[0]
+        assert all(run_id in notes[0] for run_id in run_ids[:5]) and "split by duration" in notes[0]
+        with Workspace.open(tmp_path / "w.duckdb", read_only=True) as ws:
+            got = _requests_of_steps(ws)
+        assert {requests for (run, _), requests in got.items() if run in run_ids} == {None}
+        others = {run for runs in by_version.values() for run in runs} - set(run_ids)
+        assert others and all(requests for (run, _), requests in got.items() if run in others)
+        assert sum(1 for p in server.requests if p.endswith(f"/versions/{gone}")) == 1
+
+        # Gone stays gone: not asked for again; the open run, read again, is named again (and only it).
+        server.requests.clear()
+        code, out, err = run_cli(*args, "--format", "json")
+        assert code == 0, err
+        assert not [p for p in server.requests if VERSIONS in p]
+        reread = [note for note in json.loads(out)["notes"] if "pipeline version" in note]
+        assert len(reread) == 1 and gone in reread[0] and reread[0].endswith(
+            f"no task requests for run {run_ids[0]}: its steps split by duration")
+
+
+def test_step_costs_of_a_deleted_versions_runs_are_found_by_duration(fleet, tmp_path, run_cli):
+    """`costs --by step --method requests`: the steps of runs whose version answered 404 are split by duration, the
+    steps of every other run (embedded spec or a version read) by requests."""
+    out, data, _ = fleet
+    ws = tmp_path / "w.duckdb"
+    with KfpApiServer(data, "native") as server:
+        by_version = _by_version(server)
+        gone, run_ids = max(by_version.items(), key=lambda item: len(item[1]))
+        server.versions.pop(gone)
+        from_versions = {run for runs in by_version.values() for run in runs} - set(run_ids)
+        code, _, err = run_cli("--workspace", ws, "lineage", "snapshot", "--kfp", server.url)
+        assert code == 0, err
+    code, _, err = run_cli("--workspace", ws, "billing", "load", "--billing", f"{out}/billing/*.parquet")
+    assert code == 0, err
+    code, text, err = run_cli("--workspace", ws, "costs", "--by", "step", "--method", "requests", "--format", "json")
+    assert code == 0, err
+    methods: dict[str, set] = {}
+    for row in json.loads(text)["rows"]:
+        if row.get("method"):
+            kind = "gone" if row["run_id"] in run_ids else "version" if row["run_id"] in from_versions else "embedded"
+            methods.setdefault(kind, set()).update(row["method"].split("+"))
+    assert methods["gone"] == {"duration"}
+    assert "requests" in methods["version"] and "requests" in methods["embedded"]
+
+
+def test_a_version_answering_an_error_fails_in_one_line(fleet, tmp_path, run_cli):
+    """Any other HTTP error on a version is the source's usual one-line error, naming the path (the version)."""
+    _, data, _ = fleet
+    with KfpApiServer(data, "native") as server:
+        version_id, _ = next(iter(_by_version(server).items()))
+        path = f"/apis/v2beta1/pipelines/{server.versions[version_id]['pipeline_id']}/versions/{version_id}"
+        server.failing[path] = 400
+        code, out, err = run_cli("--workspace", tmp_path / "w.duckdb", "lineage", "snapshot", "--kfp", server.url)
+    assert code != 0 and len(err.strip().splitlines()) == 1, err
+    assert f"KFP API {server.url}{path}: HTTP 400" in err

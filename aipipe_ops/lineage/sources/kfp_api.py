@@ -13,11 +13,19 @@ What one snapshot asks (every request counted): healthz (1); the run list sorted
 last snapshot's high-water `created_at` (1 page when nothing is new); one GET per run left open by the last
 snapshot (its finish is the only change a closed run can't have); per new run, its tasks (native: 1 page) and
 its edges (native: 1 call per 20 runs); artifacts created since the high-water mark (native, paged) or by id
-from MLMD (task_details). Pipeline and experiment names are looked up once each and kept in the watermark.
+from MLMD (task_details). Pipeline and experiment names are looked up once each and kept in the watermark; so are
+the requests of each pipeline version that a run without an embedded spec references (one GET per version, until
+a full copy).
 
 Each task's CPU, memory and accelerator requests come from the run's `pipeline_spec` (pipeline_spec.py) into
-steps.properties, for step costs split by requests; a run the API returns without its spec (one created from a
-pipeline version) has none, and its steps split by duration.
+steps.properties, for step costs split by requests. A run created from an uploaded pipeline version carries no
+spec, only `pipeline_version_reference` {pipeline_id, pipeline_version_id} (run.proto's oneof pipeline_source): its
+requests come from that version's `pipeline_spec` (pipeline.proto: GET /pipelines/{pipeline_id}/versions/
+{pipeline_version_id} -> PipelineVersion). A version's spec never changes (UpdatePipelineVersion, 2.17 on, changes
+only its display_name and tags), so each version is asked for once, the first time a run names it, and the requests it
+gives are kept in the watermark (`versions`): many runs share a version, and no later snapshot asks again. A
+version that is gone (404) or holds no spec leaves its runs without requests, their steps split by duration, with
+a note naming the version and the runs; any other error fails the snapshot with one line, as every other call.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from aipipe_ops.lineage import kinds
 from aipipe_ops.lineage.sources.base import CopyResult
 from aipipe_ops.lineage.sources.kfp_api_client import KfpApi
 from aipipe_ops.lineage.sources.mlmd_connection import LIBRARY_SCHEMA_VERSION
-from aipipe_ops.lineage.sources.pipeline_spec import REQUESTS_PROPERTY, task_requests
+from aipipe_ops.lineage.sources.pipeline_spec import REQUESTS_PROPERTY, compiled_spec, task_requests
 
 SCHEMES = ("kfp",)
 API = "/apis/v2beta1"
@@ -60,6 +68,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # ArtifactTask.type (artifact.proto enum IOType) values that make the task the artifact's producer, by name and
 # number; every other value is an input (TASK_OUTPUT_INPUT is an input that an upstream task's output feeds).
 OUTPUT_IO_TYPES = {"ITERATOR_OUTPUT", "OUTPUT", "ONE_OF_OUTPUT", "TASK_FINAL_STATUS_OUTPUT", 8, 9, 10, 11}
+NOTE_RUNS = 5                  # run ids a note names before "+N more"
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,8 @@ class KfpApiSource:
         self.api = KfpApi(target.url, token=_token(target), namespace=target.namespace)
         self.page_size = min(batch_size or 100, 1000)
         self.password_prompt = password_prompt
+        self._versions: dict[str, dict] = {}
+        self._unread: dict[str, list[str]] = {}
 
     def close(self) -> None:
         self.api.close()
@@ -153,6 +164,9 @@ class KfpApiSource:
         full = previous is None
         prev = previous or {}
         names = {"pipelines": dict(prev.get("pipelines", {})), "experiments": dict(prev.get("experiments", {}))}
+        # pipeline version id -> {"requests": {task: requests}} or {"missing": why}: each version is read once.
+        self._versions = dict(prev.get("versions", {}))
+        self._unread = {}                              # version id -> the runs read now that it gave no requests
         since = parse_time(prev.get("created_high"))
         task = progress.add_task("runs (KFP API)", total=None)
         runs = self._new_runs(since, set(prev.get("at_high", [])))
@@ -172,7 +186,7 @@ class KfpApiSource:
                      # same instant may not be visible yet) and skips these.
                      "at_high": sorted({r["run_id"] for r in runs if parse_time(r.get("created_at")) == created_high}
                                        | (set(prev.get("at_high", [])) if created_high == since else set())),
-                     **names}
+                     **names, "versions": self._versions}       # filled in as the runs below are read
         if full:
             for table in ("steps", "artifacts", "events"):
                 con.execute(f"DELETE FROM {table}")
@@ -192,7 +206,8 @@ class KfpApiSource:
             rows["artifacts"] = self._artifacts_from_mlmd(con, sorted(artifacts), progress)
         self._derive(con)
         return CopyResult(watermark=watermark, rows=rows, calls=dict(self.api.calls), orchestrators=["kfp-v2"],
-                          full=full, notes=[f"KFP API {version} ({generation.replace('_', ' ')})"])
+                          full=full, notes=[f"KFP API {version} ({generation.replace('_', ' ')})",
+                                            *self._version_notes()])
 
     # -- the server ---------------------------------------------------------------------------------------------
     def _generation(self) -> tuple[str, str]:
@@ -242,7 +257,7 @@ class KfpApiSource:
         return names[kind][object_id]
 
     def _run_row(self, run: dict, names: dict) -> dict:
-        spec_name = ((run.get("pipeline_spec") or {}).get("pipelineInfo") or {}).get("name")
+        spec_name = ((compiled_spec(run.get("pipeline_spec")) or {}).get("pipelineInfo") or {}).get("name")
         reference = run.get("pipeline_version_reference") or {}
         pipeline = spec_name or self._name(names, "pipelines", reference.get("pipeline_id"), "display_name")
         namespace = self.target.namespace or self._name(names, "experiments", run.get("experiment_id"), "namespace")
@@ -250,6 +265,44 @@ class KfpApiSource:
         return {"run_id": run["run_id"], "pipeline": pipeline, "namespace": namespace, "state": state,
                 "created_at": parse_time(run.get("created_at")),
                 "finished_at": parse_time(run.get("finished_at")) if state in TERMINAL else None}
+
+    # -- each task's requests: the run's spec, else its pipeline version's ----------------------------------------
+    def _requests(self, run: dict, spec: dict | None) -> dict[str, dict[str, float]]:
+        """{task name: requests} from the spec the run embeds, else from the pipeline version it references (read
+        once per version, kept in the watermark); {} when neither gives one."""
+        if compiled_spec(spec) is not None:
+            return task_requests(spec)
+        reference = run.get("pipeline_version_reference") or {}
+        pipeline_id, version_id = reference.get("pipeline_id"), reference.get("pipeline_version_id")
+        if not pipeline_id or not version_id:
+            return {}
+        if version_id not in self._versions:
+            found = self.api.get(f"{API}/pipelines/{pipeline_id}/versions/{version_id}", allow_404=True)
+            if found is None:
+                self._versions[version_id] = {"missing": f"pipeline version {version_id} of pipeline {pipeline_id} "
+                                                         f"not found (HTTP 404: deleted?)"}
+            elif compiled_spec(found.get("pipeline_spec")) is None:
+                error = " ".join(str((found.get("error") or {}).get("message") or "").split())[:200]
+                self._versions[version_id] = {"missing": f"pipeline version {version_id} of pipeline {pipeline_id} "
+                                                         f"has no pipeline_spec" + (f" ({error})" if error else "")}
+            else:
+                self._versions[version_id] = {"requests": task_requests(found["pipeline_spec"])}
+        known = self._versions[version_id]
+        if "missing" in known:
+            self._unread.setdefault(version_id, []).append(run["run_id"])
+        return known.get("requests") or {}
+
+    def _version_notes(self) -> list[str]:
+        """One note per pipeline version that gave the runs read now no requests: which version, which runs."""
+        notes = []
+        for version_id, run_ids in sorted(self._unread.items()):
+            run_ids = sorted(set(run_ids))
+            named = ", ".join(run_ids[:NOTE_RUNS]) + (f" (+{len(run_ids) - NOTE_RUNS} more)"
+                                                      if len(run_ids) > NOTE_RUNS else "")
+            notes.append(f"{self._versions[version_id]['missing']}: no task requests for "
+                         f"run{'s' if len(run_ids) > 1 else ''} {named}: {'their' if len(run_ids) > 1 else 'its'} "
+                         f"steps split by duration")
+        return notes
 
     # -- generation 1: run_details.task_details, MLMD ids -----------------------------------------------------
     def _task_details(self, runs: list[dict]):
@@ -260,7 +313,8 @@ class KfpApiSource:
             if details is None:
                 full = self.api.get(f"{API}/runs/{run['run_id']}") or {}
                 details, spec = full.get("run_details") or {}, spec or full.get("pipeline_spec")
-            requests = task_requests(spec)
+                run = {**full, **run}
+            requests = self._requests(run, spec)
             for t in details.get("task_details") or []:
                 outputs = {k: v.get("artifact_ids") or [] for k, v in (t.get("outputs") or {}).items()}
                 inputs = {k: v.get("artifact_ids") or [] for k, v in (t.get("inputs") or {}).items()}
@@ -304,7 +358,7 @@ class KfpApiSource:
         steps, events = [], []
         ns = self.target.namespace
         for run in runs:
-            requests = task_requests(run.get("pipeline_spec"))
+            requests = self._requests(run, run.get("pipeline_spec"))
             for page in self.api.pages(f"{API}/runs/{run['run_id']}/tasks", "tasks", {}, 1000):
                 for t in page:
                     pods = t.get("pods") or []

@@ -109,6 +109,8 @@ def _call_name(path: str) -> str:
     parts = path.strip("/").split("/")[2:]          # drop apis/v2beta1
     if len(parts) >= 2 and parts[0] in ("runs", "pipelines", "experiments", "artifacts"):
         parts[1] = "{id}"
+    if len(parts) >= 4 and parts[0] == "pipelines" and parts[2] == "versions":
+        parts[3] = "{id}"                           # pipelines/{id}/versions/{id}
     return "/".join(parts)
 
 

@@ -8,6 +8,11 @@ sdk/python/test_data/pipelines/pipeline_with_resource_spec.yaml). The quantity s
 `resourceMemoryRequest: 4Gi`) win over the deprecated floats (`cpuRequest` in cores, `memoryRequest` in GB); a
 request absent falls back to the limit, as Kubernetes does; an accelerator whose type names a TPU counts chips,
 any other GPUs, and a container without one requests 0 of both (an unknown CPU or memory request stays unknown). A source stores the result in steps.properties under REQUESTS_PROPERTY.
+
+The KFP API serves a spec compiled with a platform spec (kubernetes config: node selectors, secrets, volumes) as
+{"pipeline_spec": ..., "platform_spec": ...} rather than the pipeline spec itself, for a run and for a pipeline
+version alike (facts: backend/src/apiserver/server/api_util.go YamlStringToPipelineSpecStruct); compiled_spec()
+takes the pipeline spec out of either form.
 """
 
 from __future__ import annotations
@@ -55,10 +60,22 @@ def container_requests(resources: dict) -> dict[str, float]:
     return out
 
 
+def compiled_spec(struct: Any) -> dict | None:
+    """The pipeline spec of a `pipeline_spec` Struct as the KFP API serves it: the spec itself, or the
+    `pipeline_spec` field of the {pipeline_spec, platform_spec} form; None when there is none."""
+    if not isinstance(struct, dict) or not struct:
+        return None
+    if "root" not in struct and isinstance(struct.get("pipeline_spec"), dict):
+        return struct["pipeline_spec"]
+    return struct
+
+
 def task_requests(spec: dict | None) -> dict[str, dict[str, float]]:
-    """{task name: container_requests} of every container task of a compiled pipeline spec, nested DAGs included
-    (a task name repeated in two DAGs keeps the first found); {} without a spec."""
-    if not isinstance(spec, dict):
+    """{task name: container_requests} of every container task of a compiled pipeline spec (either form the API
+    serves, compiled_spec), nested DAGs included (a task name repeated in two DAGs keeps the first found); {}
+    without a spec."""
+    spec = compiled_spec(spec)
+    if spec is None:
         return {}
     components = spec.get("components") or {}
     executors = (spec.get("deploymentSpec") or {}).get("executors") or {}
