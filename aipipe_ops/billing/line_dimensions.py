@@ -38,6 +38,7 @@ _SOURCE_COLUMNS = ("billing_account_id", "invoice", "project", "sku", "service",
                    "labels")
 DIMENSION_HASH = "_dimension_hash"
 DIMENSION = "_dimension"  # the smallest DIMENSION_HASH of the combinations with the same DIMENSION_KEYS
+SHARED = "_shared"  # does another combination have the same DIMENSION_KEYS?
 
 
 def _hash_sql(r: Renderer) -> str:
@@ -67,11 +68,10 @@ def create_dimensions(con, table: str, source_sql: str, present: set[str], condi
     combinations share their dimensions (so that lines need grouping again)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {dimensions_query(source_sql, present, conditions)}")
     # A window over the export scan itself would have DuckDB scan the files twice: it runs on the small table.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, min({DIMENSION_HASH}) OVER "
-                f"(PARTITION BY {', '.join(DIMENSION_KEYS)}) AS {DIMENSION}, "
-                f"{cells.dimension_digest_sql()} AS dimension_digest FROM {table}")
-    return bool(con.execute(f"SELECT count(*) FILTER (WHERE {DIMENSION} <> {DIMENSION_HASH}) > 0 FROM {table}"
-                            ).fetchone()[0])
+    same = f"OVER (PARTITION BY {', '.join(DIMENSION_KEYS)})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, min({DIMENSION_HASH}) {same} AS {DIMENSION}, "
+                f"count(*) {same} > 1 AS {SHARED}, {cells.dimension_digest_sql()} AS dimension_digest FROM {table}")
+    return bool(con.execute(f"SELECT bool_or({SHARED}) FROM {table}").fetchone()[0])
 
 
 def _where(conditions: list[str]) -> str:
@@ -100,16 +100,19 @@ def lines_query(source_sql: str, present: set[str], conditions: list[str], file_
                f"FROM ({rows}) GROUP BY GROUPING SETS (({line_keys}), ({cell_keys}))")
     with_clause = ""
     if collapse:
-        # The lines grouped again by their combination's representative; the cells as they are.
+        # The lines of shared combinations grouped again by their representative; the other lines and the cells as
+        # they are (in a real export, the pods of Deployments and StatefulSets: a part of the lines).
+        shared = f"(SELECT {DIMENSION_HASH} FROM {dimensions} WHERE {SHARED})"
         regrouped = (
             f"SELECT g.usage_start, g.export_time, d.{DIMENSION} AS {DIMENSION_HASH}, "
             f"{', '.join(f'NULL AS {n}' for n in cell_only)}, NULL AS file, SUM(g.cost) AS cost, "
             f"SUM(g.credits) AS credits, SUM(g.cud_credits) AS cud_credits, SUM(g.usage_amount) AS usage_amount, "
             f"SUM(g.export_rows) AS export_rows, 0 AS is_cell, SUM(g.row_hash) AS row_hash "
-            f"FROM grouped g JOIN {dimensions} d ON d.{DIMENSION_HASH} = g.{DIMENSION_HASH} WHERE g.is_cell = 0 "
-            f"GROUP BY g.usage_start, g.export_time, d.{DIMENSION}")
+            f"FROM grouped g JOIN {dimensions} d ON d.{DIMENSION_HASH} = g.{DIMENSION_HASH} "
+            f"WHERE g.is_cell = 0 AND d.{SHARED} GROUP BY g.usage_start, g.export_time, d.{DIMENSION}")
+        kept = f"SELECT * FROM grouped WHERE is_cell = 1 OR {DIMENSION_HASH} NOT IN {shared}"
         with_clause = f"WITH grouped AS MATERIALIZED ({grouped}) "
-        grouped = f"({regrouped}) UNION ALL BY NAME (SELECT * FROM grouped WHERE is_cell = 1)"
+        grouped = f"({regrouped}) UNION ALL BY NAME ({kept})"
     derived = {"usage_day": DUCKDB.pacific_day("l.usage_start"), "net_cost": "l.cost + l.credits"}
     # A cell's billing account, invoice month and currency are its own; a line's come with its dimensions.
     derived |= {n: f"CASE WHEN l.is_cell = 1 THEN l.{n} ELSE d.{n} END" for n in cell_only}
