@@ -394,7 +394,7 @@ def _check_disk(key: str, size: int | None, problems: _Problems) -> None:
         problems.add(key, f"boot disks are at least 10 GB, got {size}")
 
 
-_SYSTEM_FIELDS = ("machineType", "minNodes", "maxNodes", "zones", "diskSizeGb", "diskType", "prepullTfx")
+_SYSTEM_FIELDS = ("name", "machineType", "minNodes", "maxNodes", "zones", "diskSizeGb", "diskType", "prepullTfx")
 _GPU_FIELDS = ("name", "gpuType", "gpuCount", "machineType", "minNodes", "maxNodes", "spot", "zones",
                "diskSizeGb", "diskType", "driverVersion", "prepullTfx")
 _TPU_FIELDS = ("name", "machineType", "topology", "chips", "zone", "spot", "minSlices", "maxSlices",
@@ -404,6 +404,9 @@ _TPU_FIELDS = ("name", "machineType", "topology", "chips", "zone", "spot", "minS
 def _system_pool(raw: Any, region: str | None, seen: set[str], problems: _Problems) -> SystemPool | None:
     key = _key("systemPool")
     f = _Fields(key, raw if raw is not None else {}, _SYSTEM_FIELDS, problems)
+    # The name GKE gives the pool (and the bill's goog-k8s-node-pool-name): a cluster built before aipipe may
+    # already call its CPU pool something else. Renaming a deployed pool replaces it (GKE pool names are fixed).
+    name = f.get("name", str, "system")
     machine_type = f.get("machineType", str, "e2-standard-4")
     min_nodes = f.get("minNodes", int, 1)
     max_nodes = f.get("maxNodes", int, 3)
@@ -411,7 +414,7 @@ def _system_pool(raw: Any, region: str | None, seen: set[str], problems: _Proble
     disk = f.get("diskSizeGb", int, 100)
     disk_type = f.get("diskType", str, "pd-balanced")
     prepull = f.get("prepullTfx", bool, True)
-    seen.add("system")
+    _check_name(f"{key}.name", name, seen, problems)
     if machine_type and accelerator_machine_type(machine_type):
         problems.add(f"{key}.machineType", f"{machine_type} carries GPUs or TPUs; the system pool needs a "
                                            "CPU machine type such as e2-standard-4 or n2-standard-8 "
@@ -421,9 +424,9 @@ def _system_pool(raw: Any, region: str | None, seen: set[str], problems: _Proble
         problems.add(f"{key}.minNodes", "the system pool runs Kubeflow Pipelines and must keep at least 1 node")
     _check_zones(f"{key}.zones", zones, region, problems)
     _check_disk(f"{key}.diskSizeGb", disk, problems)
-    if None in (machine_type, min_nodes, max_nodes, disk, disk_type, prepull) or not f.ok:
+    if None in (name, machine_type, min_nodes, max_nodes, disk, disk_type, prepull) or not f.ok:
         return None
-    return SystemPool("system", machine_type, min_nodes, max_nodes, zones, disk, disk_type, prepull)
+    return SystemPool(name, machine_type, min_nodes, max_nodes, zones, disk, disk_type, prepull)
 
 
 def _gpu_pool(index: int, raw: Any, region: str | None, seen: set[str], problems: _Problems) -> GpuPool | None:

@@ -133,3 +133,14 @@ def test_a_misspelt_version_key_names_the_known_one():
     with pytest.raises(StackConfigError) as error:
         load(**{"aipipe:minMasterVersoin": "1.36"})
     assert "did you mean aipipe:minMasterVersion?" in str(error.value)
+
+
+def test_the_system_pool_takes_a_cluster_s_own_name():
+    """An existing cluster's CPU pool name (the bill's goog-k8s-node-pool-name), checked like any pool name."""
+    assert load().system_pool.name == "system"
+    assert load(**{"aipipe:systemPool": {"name": "cpu-pool"}}).system_pool.name == "cpu-pool"
+    with pytest.raises(ConfigError, match=r"aipipe:systemPool\.name: 'CPU pool' is not a valid node pool name"):
+        load(**{"aipipe:systemPool": {"name": "CPU pool"}})
+    gpu = {"name": "cpu-pool", "gpuType": "nvidia-l4"}
+    with pytest.raises(ConfigError, match=r"aipipe:gpuPools\[0\]\.name: 'cpu-pool' is already used by another pool"):
+        load(**{"aipipe:systemPool": {"name": "cpu-pool"}, "aipipe:gpuPools": [gpu]})
