@@ -13,8 +13,9 @@ from typing import Any, Iterable
 
 from aipipe_ops.billing.attribution.policies import Policy
 
-# Column kinds decide how a value is shown; the value itself is always stored exactly.
-COLUMN_KINDS = ("text", "money", "count", "share", "hours", "date", "datetime", "list")
+# Column kinds decide how a value is shown; the value itself is always stored exactly (a `bool` column holds
+# true, false or null: JSON booleans, `true`/`false` in CSV).
+COLUMN_KINDS = ("text", "money", "count", "share", "hours", "date", "datetime", "list", "bool")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Column:
     label: str
     kind: str = "text"
     missing: str = "–"   # what HTML and Markdown show for no value (CSV leaves the cell empty, JSON says null)
+    # The row key whose value HTML and Markdown show in this column instead of the value (text for people, e.g.
+    # "n/a (pushes no models)" beside a null): a row field no column has, so CSV and JSON never carry it.
+    shown: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:

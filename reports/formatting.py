@@ -107,6 +107,8 @@ def cell(value: Any, kind: str, currency: str | None) -> str:
         return date(value)
     if kind == "list":
         return ", ".join(str(v) for v in value) if value else "–"
+    if kind == "bool" and isinstance(value, bool):
+        return "yes" if value else "no"
     if value is None or value == "":
         return "–"
     return str(value)
@@ -116,6 +118,8 @@ def exact(value: Any) -> str:
     """The exact value as CSV and JSON carry it (Decimal without exponent, ISO dates)."""
     if value is None:
         return ""
+    if isinstance(value, bool):   # as JSON writes it
+        return "true" if value else "false"
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, (dt.datetime, dt.date)):

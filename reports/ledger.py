@@ -55,9 +55,15 @@ BILL_PARTS = (
     ("other_services", "Non-GKE services", "lines on no GKE cluster: other services, commitment fees"),
     ("tax", "Tax", "the export's tax lines (cost_type tax)"),
 )
-# What the top-runs table says about a run, by its verdict (aipipe_ops.billing.waste.VERDICTS).
-REACHED_PUSH = {"running": "still running", "not_judged": "n/a (pushes no models)", "failed": "no",
-                "pushed_nothing": "no", "delivered": "yes"}
+# Whether a run reached a pushed model, by its verdict (aipipe_ops.billing.waste.VERDICTS): true, false, or None
+# when it is not judged; and what the top-runs table's pages say.
+REACHED_PUSH = {"running": (None, "still running"), "not_judged": (None, "n/a (pushes no models)"),
+                "failed": (False, "no"), "pushed_nothing": (False, "no"), "delivered": (True, "yes")}
+NO_LINEAGE = (None, "unknown (no lineage)")
+# What the pages show for a key the report has no value for (CSV and JSON leave it empty, null): the engine's own
+# names (a pipeline `(unknown)`, step `(no steps in lineage)`, `(no node pool)`) are values and stay as they are.
+NO_NAMESPACE = "(no namespace)"
+UNNAMED_STEP = "(unnamed step)"
 # Daily columns stay readable up to about three months; longer periods are shown by ISO week.
 MAX_DAILY_PERIODS = 92
 NANO = Decimal("0.000000001")
@@ -231,20 +237,23 @@ class Ledger:
             start, end = row["started_at"], row.pop("finished_at")
             row["duration_hours"] = (
                 (Decimal((end - start).total_seconds()) / 3600).quantize(Decimal("0.001")) if start and end else None)
-            row["reached_push"] = _reached_push(row.pop("verdict"), row.pop("delivered"))
+            row["reached_push"], row["reached_push_text"] = _reached_push(row.pop("verdict"), row.pop("delivered"))
         return rows
 
     def step_totals(self, currency: str) -> list[dict[str, Any]]:
+        # A step no name is known for has none (null; the pages say UNNAMED_STEP, and sort it as that text).
         rows = self._rows(
-            """
-            WITH scope AS (SELECT DISTINCT run_id, pipeline FROM report_costs)
-            SELECT scope.pipeline, coalesce(sc.step, st.step, '(unnamed step)') AS step,
-                   count(DISTINCT sc.execution_id) AS executions,
-                   count(DISTINCT sc.execution_id) FILTER (
-                       WHERE st.cached_from IS NOT NULL OR lower(st.state) = 'cached') AS cached,
-                   sum(sc.cost) AS cost
-            FROM step_costs sc JOIN scope USING (run_id) LEFT JOIN steps st ON st.execution_id = sc.execution_id
-            WHERE sc.currency = ? GROUP BY ALL ORDER BY scope.pipeline, cost DESC, step
+            f"""
+            WITH scope AS (SELECT DISTINCT run_id, pipeline FROM report_costs),
+            totals AS (
+                SELECT scope.pipeline, coalesce(sc.step, st.step) AS step,
+                       count(DISTINCT sc.execution_id) AS executions,
+                       count(DISTINCT sc.execution_id) FILTER (
+                           WHERE st.cached_from IS NOT NULL OR lower(st.state) = 'cached') AS cached,
+                       sum(sc.cost) AS cost
+                FROM step_costs sc JOIN scope USING (run_id) LEFT JOIN steps st ON st.execution_id = sc.execution_id
+                WHERE sc.currency = ? GROUP BY ALL)
+            SELECT * FROM totals ORDER BY pipeline, cost DESC, coalesce(step, {DUCKDB.literal(UNNAMED_STEP)})
             """,
             [currency],
         )
@@ -388,13 +397,14 @@ class Ledger:
 
     def namespaces(self, currency: str) -> list[dict[str, Any]]:
         """Per Kubernetes namespace (the team's), what its pipeline runs and other workloads cost directly and the
-        shares they received; a run's line on no namespace (a BigQuery job) counts in its run's namespace."""
+        shares they received; a run's line on no namespace (a BigQuery job) counts in its run's namespace. Lines in
+        no namespace at all are one row, namespace None (the pages say NO_NAMESPACE, and sort it as that text)."""
         shares = ", ".join(DUCKDB.literal(b) for b in ATTRIBUTED_BUCKETS if b != "direct")
         received = ", ".join(DUCKDB.literal(b) for b in ATTRIBUTED_BUCKETS)
         return self._rows(
             f"""
             WITH lines AS (
-                SELECT coalesce(l.namespace, r.namespace, '(no namespace)') AS namespace, l.run_id, l.bucket, l.cost
+                SELECT coalesce(l.namespace, r.namespace) AS namespace, l.run_id, l.bucket, l.cost
                 FROM report_lines l
                 LEFT JOIN (SELECT run_id, any_value(namespace) AS namespace FROM runs GROUP BY run_id) r
                        ON l.namespace IS NULL AND r.run_id = l.run_id
@@ -404,7 +414,7 @@ class Ledger:
                    coalesce(sum(cost) FILTER (WHERE run_id IS NULL AND bucket = 'direct'), 0) AS other_workloads,
                    coalesce(sum(cost) FILTER (WHERE bucket IN ({shares})), 0) AS shares,
                    sum(cost) AS total
-            FROM lines GROUP BY namespace ORDER BY total DESC, namespace
+            FROM lines GROUP BY namespace ORDER BY total DESC, coalesce(namespace, {DUCKDB.literal(NO_NAMESPACE)})
             """,
             [currency],
         )
@@ -434,12 +444,13 @@ class Ledger:
         return {"export_total": export_total, "rows": rows, "balanced": difference == 0, "difference": difference}
 
 
-def _reached_push(verdict: str | None, delivered: bool | None) -> str:
-    """A run's verdict as the top-runs table says it; a run the lineage does not know has none."""
+def _reached_push(verdict: str | None, delivered: bool | None) -> tuple[bool | None, str]:
+    """Whether a run reached a pushed model (None: not judged) and what the top-runs table's pages say; a run the
+    lineage does not know has no verdict."""
     if verdict is None:
-        return "unknown (no lineage)"
+        return NO_LINEAGE
     if verdict != "running" and delivered:
-        return "yes"
+        return REACHED_PUSH["delivered"]
     return REACHED_PUSH[verdict]
 
 

@@ -27,7 +27,7 @@ from .document import (
     Table,
     share,
 )
-from .ledger import BILL_PARTS, NANO, Ledger, open_ledger
+from .ledger import BILL_PARTS, NANO, NO_NAMESPACE, UNNAMED_STEP, Ledger, open_ledger
 from .registry import ReportSpec
 
 # Machine-readable rows key by ids (resource kinds, bucket and waste category ids, scope); these labels are what
@@ -326,7 +326,7 @@ def _bill_table(parts: dict[str, Decimal], recon) -> Table:
 
 def _namespaces_table(rows) -> Table:
     return Table("namespaces", "Cost by team (Kubernetes namespace)", [
-        Column("namespace", "Namespace"), money_col("pipelines", "Pipelines"),
+        Column("namespace", "Namespace", missing=NO_NAMESPACE), money_col("pipelines", "Pipelines"),
         money_col("other_workloads", "Other workloads"), money_col("shares", "Shares"),
         money_col("total", "Total"),
     ], rows, note="What each namespace's pipeline runs and other workloads cost directly, and the shares "
@@ -354,13 +354,15 @@ def _top_runs_table(rows) -> Table:
     return Table("top_runs", f"The {TOP_RUNS} most expensive runs", [
         Column("run_id", "Run"), Column("pipeline", "Pipeline"), Column("state", "State"),
         Column("started_at", "Started", "datetime"), Column("duration_hours", "Duration", "hours"),
-        money_col("cost", "Cost"), money_col("gpu_cost", "GPU"), Column("reached_push", "Reached a pushed model"),
+        money_col("cost", "Cost"), money_col("gpu_cost", "GPU"),
+        Column("reached_push", "Reached a pushed model", "bool", shown="reached_push_text"),
     ], rows)
 
 
 def _steps_table(rows) -> Table:
     return Table("steps", "Cost by step", [
-        Column("pipeline", "Pipeline"), Column("step", "Step"), count_col("executions", "Executions"),
+        Column("pipeline", "Pipeline"), Column("step", "Step", missing=UNNAMED_STEP),
+        count_col("executions", "Executions"),
         count_col("cached", "Cached"), money_col("cost", "Cost"), money_col("cost_per_execution", "Per execution"),
         share_col("share", "Share"),
     ], rows)
@@ -492,7 +494,8 @@ def _charts(block: CurrencyBlock, granularity: str) -> dict[str, Any]:
     if t["steps"].rows:
         top = sorted(t["steps"].rows, key=lambda r: -r["cost"])[:TOP_STEPS]
         out["steps"] = charts.horizontal_bars(
-            [(f"{r['pipeline']} / {r['step']}", r["cost"]) for r in top], fmt=fmt,
+            [(f"{r['pipeline']} / {UNNAMED_STEP if r['step'] is None else r['step']}", r["cost"]) for r in top],
+            fmt=fmt,
             colors=[colors.get(r["pipeline"], charts.PALETTE[0]) for r in top], label_chars=40, width=HALF,
             title=f"The {len(top)} most expensive steps ({c})", desc="Cost per pipeline step, all runs in the period.",
         )

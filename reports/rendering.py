@@ -25,7 +25,9 @@ from .registry import ReportSpec
 from .writer import CSV_MARKER_COLUMN, JSON_MARKER_KEY, html_marker, markdown_marker
 
 TEMPLATE_DIR = Path(__file__).parent
-# 2: key fields hold ids (scope, resource kinds, bucket ids, waste categories, artifact ids); display text is `label`.
+# 2: key fields hold ids (scope, resource kinds, bucket ids, waste categories, artifact ids, estimate verdicts), or
+# null where the report has no value (no namespace, no step name); display text is `label`; top_runs.reached_push
+# is a boolean (null: not judged).
 JSON_FORMAT_VERSION = 2
 
 

@@ -211,7 +211,7 @@ def test_the_pipeline_cost_report_shows_the_saved_estimate_beside_the_bill(fleet
     words = {"below_minimum": "below the minimum", "within": "within", "not_billed": "not billed",
              "not_estimated": "not estimated", "above_maximum": "above the maximum"}
     for key, row in rows.items():
-        assert row["verdict"] == words[cli[key]["verdict"]], key
+        assert row["verdict"] == cli[key]["verdict"] and row["label"] == words[cli[key]["verdict"]], key
         if cli[key]["billed_monthly"] is None:
             assert row["billed_monthly"] is None, key
         else:  # the CLI's JSON quantizes to the nano, the report keeps the exact quotient

@@ -134,8 +134,17 @@ def fill_tiny_fleet(ws: Workspace, policy: Policy = FLEET_POLICY) -> None:
                     [(a, k, u, c, json.dumps(p)) for a, k, u, c, p in ARTIFACTS])
     con.executemany("INSERT INTO events (execution_id, artifact_id, direction) VALUES (?, ?, ?)", EVENTS)
     refresh_index(con)
+    _insert_cost_lines(con, COST_LINES)
+    con.execute("INSERT INTO prices (sku_id, resource_kind, unit, unit_price, currency) "
+                "VALUES ('gpu-sku', 'gpu', 'h', 2.75, 'USD')")
+    attribute(ws, policy, UsageWindow())
+
+
+def _insert_cost_lines(con, rows) -> None:
+    """Billing lines as COST_LINES gives them (USD on cluster prod, EUR on cluster eu), and the export's own daily
+    totals, which the reconciliation checks the buckets against, counted again over every line."""
     lines = []
-    for day, hour, kind, pool, ns, run, cost, credits, cur in COST_LINES:
+    for day, hour, kind, pool, ns, run, cost, credits, cur in rows:
         cost, credits = Decimal(cost), Decimal(credits)
         lines.append((ts(day, hour), dt.date(2026, 11, day), "prod" if cur == "USD" else "eu", pool, ns, run, run,
                       kind, "gpu-sku" if kind == "gpu" else f"{kind}-sku", cost, credits, cost + credits, cur))
@@ -143,15 +152,61 @@ def fill_tiny_fleet(ws: Workspace, policy: Policy = FLEET_POLICY) -> None:
         "INSERT INTO cost_lines (usage_start, usage_day, cluster, node_pool, namespace, run_label, run_id, "
         "resource_kind, sku_id, cost, credits, net_cost, currency, service, sku, cost_type, source) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'Compute Engine', 'test sku', 'regular', 'test')", lines)
-    # The export's own daily totals, which the reconciliation checks the buckets against.
+    con.execute("DELETE FROM billing_export_totals")
     con.execute("""
         INSERT INTO billing_export_totals (load_id, source, usage_day, currency, cost, credits, net_cost, export_rows)
         SELECT 1, 'test', usage_day, currency, sum(cost), sum(credits), sum(net_cost), count(*)
         FROM cost_lines GROUP BY usage_day, currency
     """)
-    con.execute("INSERT INTO prices (sku_id, resource_kind, unit, unit_price, currency) "
-                "VALUES ('gpu-sku', 'gpu', 'h', 2.75, 'USD')")
-    attribute(ws, policy, UsageWindow())
+
+
+# The tiny fleet's edge cases: what the report has no name for, and runs it cannot judge.
+EDGE_RUNS = [("llm-3", "llm-tune", "RUNNING", ts(16, 10), None)]
+EDGE_COST_LINES = [
+    (16, 10, "gpu", "gpu-pool", "kubeflow", "llm-3", "20.00", "0", "USD"),   # still running, no steps in lineage
+    (16, 11, "cpu", "cpu-pool", None, "ghost-1", "50.00", "0", "USD"),       # not in the lineage, on no namespace
+    (16, 12, "gpu", None, "kube:unallocated", None, "3.00", "0", "USD"),     # idle GPU on no node pool
+]
+
+
+def fill_edge_fleet(ws: Workspace) -> None:
+    """The tiny fleet, then: taxi's push declined (taxi pushes no models: its runs are not judged); llm-3 still
+    running (20.00 GPU, no steps; the 3.00 idle GPU of its day on no node pool goes to it: 23.00); ghost-1, a run the
+    lineage does not know (pipeline `(unknown)`, the engine's name), 50.00 on no namespace; and llm-1's eval step
+    with no name anywhere (steps and step_costs: 10.00 + 1.00 idle share), which no current engine writes but an
+    older workspace may hold. Attributed again under the fleet's policy (USD export 144.70 + 73.00 = 217.70)."""
+    fill_tiny_fleet(ws)
+    con = ws.con
+    con.execute("""UPDATE artifacts SET properties = '{"pushed": 0}' WHERE artifact_id = 4""")
+    con.executemany("INSERT INTO runs (run_id, pipeline, state, created_at, finished_at, orchestrator) "
+                    "VALUES (?, ?, ?, ?, ?, 'test')", EDGE_RUNS)
+    _insert_cost_lines(con, EDGE_COST_LINES)
+    con.execute("UPDATE steps SET step = NULL WHERE execution_id = 10")
+    refresh_index(con)
+    attribute(ws, FLEET_POLICY, UsageWindow())
+    con.execute("UPDATE step_costs SET step = NULL WHERE execution_id = 10")
+
+
+# A saved estimate of cluster prod (`aipipe estimate --save`, as aipipe_ops.pricing.actuals.saved_plan reads it):
+# (resource, component, kind, cluster, node_pool, monthly min, monthly max). Billed over 337 hours, scaled by
+# 730/337: cpu-pool 16.30 -> 35.31 within; gpu-pool 121.00 -> 262.11 above its maximum; big-pool is not billed; the
+# cluster fee 2.40 -> 5.20 is below its minimum; the network's 5.00 is not estimated.
+TINY_ESTIMATE = [
+    ("cpu-pool", "vm", "cpu", "prod", "cpu-pool", Decimal("1"), Decimal("100000")),
+    ("gpu-pool", "vm", "gpu", "prod", "gpu-pool", Decimal("1"), Decimal("2")),
+    ("big-pool", "vm", "cpu", "prod", "big-pool", Decimal("10"), Decimal("20")),
+    ("prod", "fee", "cluster_fee", "prod", None, Decimal("1000"), Decimal("2000")),
+]
+
+
+def save_estimate(con, lines=TINY_ESTIMATE, *, stack: str = "tiny", clusters=("prod",)) -> None:
+    meta = {"stack": stack, "stack_label": None, "clusters": list(clusters), "currency": "USD",
+            "lines": [[r, c, k, cl, pool] for r, c, k, cl, pool, _, _ in lines]}
+    con.execute("DELETE FROM estimate_lines")
+    con.execute("INSERT INTO loads (load_id, kind, source, loaded_at, rows, watermark) "
+                "VALUES (900, 'estimate', 'test', now(), ?, ?)", [len(lines), json.dumps(meta)])
+    con.executemany("INSERT INTO estimate_lines (resource, component, monthly_min, monthly_max) VALUES (?, ?, ?, ?)",
+                    [(r, c, low, high) for r, c, _, _, _, low, high in lines])
 
 
 @pytest.fixture
@@ -159,6 +214,14 @@ def tiny_workspace(tmp_path) -> Path:
     path = tmp_path / "tiny.duckdb"
     with Workspace.open(path) as ws:
         fill_tiny_fleet(ws)
+    return path
+
+
+@pytest.fixture
+def edge_workspace(tmp_path) -> Path:
+    path = tmp_path / "edge.duckdb"
+    with Workspace.open(path) as ws:
+        fill_edge_fleet(ws)
     return path
 
 

@@ -123,7 +123,8 @@ def test_every_table_row_reaches_csv_and_json(rendered):
             for csv_row, json_row in zip(in_csv, table["rows"]):
                 for column in table["columns"]:
                     value = json_row[column["key"]]
-                    expected = "; ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
+                    expected = ("; ".join(value) if isinstance(value, list) else "" if value is None
+                                else json.dumps(value) if isinstance(value, bool) else str(value))   # true, false
                     assert csv_row[column["key"]] == expected, (name, table["id"], column["key"])
 
 

@@ -25,3 +25,10 @@ def test_percent_and_small_shares():
 
 def test_exact_keeps_every_digit():
     assert f.exact(D("0.000000001")) == "0.000000001" and f.exact(D("1E+3")) == "1000"
+
+
+def test_booleans_are_written_as_json_writes_them():
+    """A bool column (top_runs.reached_push) is true/false in CSV, as in JSON; empty for no value."""
+    assert f.exact(True) == "true" and f.exact(False) == "false" and f.exact(None) == ""
+    assert f.cell(True, "bool", None) == "yes" and f.cell(False, "bool", None) == "no"
+    assert f.cell(None, "bool", None) == "–"

@@ -47,8 +47,8 @@ def test_waste_follows_lineage_through_the_cache(tiny_workspace):
     # eu-scoring never pushes a model (it scores): it is judged on failed runs only, and has none.
     assert _rows(doc, "EUR", "waste") == []
     assert doc.blocks[1].extras["pushing_pipelines"] == {"taxi", "llm-tune"}
-    top = {r["run_id"]: r["reached_push"] for r in _rows(doc, "USD", "top_runs")}
-    assert top == {"llm-2": "yes", "llm-1": "yes", "taxi-1": "yes", "taxi-2": "no"}
+    top = {r["run_id"]: (r["reached_push"], r["reached_push_text"]) for r in _rows(doc, "USD", "top_runs")}
+    assert top == {"llm-2": (True, "yes"), "llm-1": (True, "yes"), "taxi-1": (True, "yes"), "taxi-2": (False, "no")}
 
 
 def test_a_declined_push_is_no_push(tiny_workspace):
@@ -59,8 +59,8 @@ def test_a_declined_push_is_no_push(tiny_workspace):
     # taxi never pushed now: it is judged on its failed run only, and taxi-1 is not waste but "not judged".
     assert waste == {("llm-tune", "dead_end_steps"): D("44.00"), ("taxi", "failed_runs"): D("3.00")}
     assert [r["artifact_id"] for r in _rows(doc, "USD", "models")] == [11]
-    top = {r["run_id"]: r["reached_push"] for r in _rows(doc, "USD", "top_runs")}
-    assert top["taxi-1"] == "n/a (pushes no models)" and top["taxi-2"] == "no"
+    top = {r["run_id"]: (r["reached_push"], r["reached_push_text"]) for r in _rows(doc, "USD", "top_runs")}
+    assert top["taxi-1"] == (None, "n/a (pushes no models)") and top["taxi-2"] == (False, "no")
 
 
 def test_a_run_that_pushed_nothing_in_a_pushing_pipeline_is_waste(tiny_workspace):
