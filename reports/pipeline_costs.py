@@ -95,7 +95,7 @@ def build(workspace: Workspace, params: ReportParameters, *, now: dt.datetime) -
         _build_block(block, ledger)
         doc.blocks.append(block)
         summary = block.tables["summary"].rows[0]
-        if summary["reconciled"] != "yes":
+        if not summary["reconciled"]:
             doc.extras["warnings"].append(
                 f"{currency}: the attribution is off the billing export by "
                 f"{formatting.money(abs(summary['difference']), currency)}")
@@ -185,7 +185,7 @@ def _headline(block: CurrencyBlock) -> list[str]:
             idle.append(f"{amount} ({m(s[f'idle_{kind}_cost'])})")
     if idle:
         out.append(f"Accelerator pools sat idle for {' and '.join(idle)}.")
-    if s["reconciled"] == "yes":
+    if s["reconciled"]:
         out.append(f"Every cent of the billing export's {m(s['export_total'])} is accounted for (see Reconciliation).")
     else:
         out.append(f"The attribution is off the billing export's {m(s['export_total'])} by "
@@ -279,7 +279,7 @@ def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon,
         "idle_tpu_cost": idle_of("tpu")[0], "idle_tpu_hours": idle_of("tpu")[1],
         "last_7_days": sum(pipelines.values("last_7_days"), Decimal(0)) if weeks else None,
         "previous_7_days": sum(pipelines.values("previous_7_days"), Decimal(0)) if weeks else None,
-        "reconciled": "yes" if recon["balanced"] else "no",
+        "reconciled": bool(recon["balanced"]),
         "difference": recon["difference"],
     }
     row["change"] = share(row["last_7_days"] - row["previous_7_days"], row["previous_7_days"]) if weeks else None
@@ -302,7 +302,7 @@ def _summary_table(ledger: Ledger, pipelines: Table, waste, models, idle, recon,
         money_col("idle_tpu_hourly", "Idle TPU effective price per chip-hour"),
         Column("last_7_days", "Last 7 days", "money", missing),
         Column("previous_7_days", "Previous 7 days", "money", missing), Column("change", "Change", "share", missing),
-        Column("reconciled", "Reconciled"), money_col("difference", "Difference"),
+        Column("reconciled", "Reconciled", kind="bool"), money_col("difference", "Difference"),
     ], [row])
 
 

@@ -420,6 +420,16 @@ def test_reached_push_is_a_boolean_or_null_and_the_pages_keep_their_words(edge_c
         assert data not in md and data not in html, data
 
 
+def test_reconciled_is_a_boolean(edge_costs, pipeline_costs):
+    """The summary says whether the report reconciles as true or false (the pages keep their words)."""
+    for costs in (edge_costs, pipeline_costs):
+        rows = [r for (currency, table), table_rows in costs["json"].items() if table == "summary" for r in table_rows]
+        csv_rows = [r for (currency, table), table_rows in costs["csv"].items() if table == "summary"
+                    for r in table_rows]
+        assert rows and all(r["reconciled"] in (True, False) for r in rows)
+        assert [r["reconciled"] for r in csv_rows] == [{True: "true", False: "false"}[r["reconciled"]] for r in rows]
+
+
 def test_what_the_report_cannot_name_is_null_and_the_engines_names_stay(edge_costs):
     """Lines on no namespace and a step with no name: null in JSON, empty in CSV, "(no namespace)" and "(unnamed
     step)" on the pages as before, with the same figures. The engine's own names for what it cannot name (pipeline

@@ -100,7 +100,7 @@ def test_reconciliation_balances_per_currency(tiny_workspace):
     assert rows["direct"] == D("126.00") and rows["idle_share"] == D("11.00")
     assert rows["overhead"] == D("2.70") and rows["unattributed"] == D("5.00")
     assert rows["export_total"] == D("144.70") and rows["difference"] == 0
-    assert _rows(doc, "USD", "summary")[0]["reconciled"] == "yes"
+    assert _rows(doc, "USD", "summary")[0]["reconciled"] is True
     assert not doc.extras["warnings"]
 
 
@@ -109,9 +109,9 @@ def test_reconciliation_catches_a_lost_line(tiny_workspace):
         ws.con.execute("DELETE FROM attribution_lines WHERE run_id = 'taxi-2' AND usage_day = DATE '2026-11-10'")
     _, doc = build_document(tiny_workspace, "pipeline_costs")
     summary = _rows(doc, "USD", "summary")[0]
-    assert summary["reconciled"] == "no" and summary["difference"] == D("-3.00")
+    assert summary["reconciled"] is False and summary["difference"] == D("-3.00")
     assert any("USD" in w for w in doc.extras["warnings"])
-    assert _rows(doc, "EUR", "summary")[0]["reconciled"] == "yes"
+    assert _rows(doc, "EUR", "summary")[0]["reconciled"] is True
 
 
 def test_pipeline_filter_keeps_the_whole_export_reconciled(tiny_workspace):
@@ -214,7 +214,7 @@ def test_the_whole_bill_adds_up_to_the_export_total(tiny_workspace):
         "pipelines": D("137.00"), "overhead": D("2.70"), "cluster_unattributed": D("5.00"),
         "other_services": D("1.25"), "tax": D("0.75")}
     summary = _rows(doc, "USD", "summary")[0]
-    assert sum(bill.values()) == summary["export_total"] == D("146.70") and summary["reconciled"] == "yes"
+    assert sum(bill.values()) == summary["export_total"] == D("146.70") and summary["reconciled"] is True
     assert bill["pipelines"] == summary["cost"] == sum(r["cost"] for r in _rows(doc, "USD", "pipelines"))
     shares = {r["part"]: r["share"] for r in _rows(doc, "USD", "bill")}
     assert shares["tax"] == (D("0.75") / D("146.70")).quantize(D("0.000001"))
@@ -336,7 +336,7 @@ def test_idle_tpu_hours_found_by_sku_description_when_the_book_lacks_the_id(tmp_
     tpu = {r["node_pool"]: r for r in _rows(doc, "USD", "idle_accelerators")}["tpu-pool"]
     assert (tpu["accelerator"], tpu["idle_cost"], tpu["idle_hours"]) == ("tpu", cost, D("3.000"))
     summary = _rows(doc, "USD", "summary")[0]
-    assert summary["idle_tpu_hours"] == D("3.000") and summary["reconciled"] == "yes"
+    assert summary["idle_tpu_hours"] == D("3.000") and summary["reconciled"] is True
 
 
 def test_a_pusher_that_declined_is_no_push_however_it_says_so(tiny_workspace):

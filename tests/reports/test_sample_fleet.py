@@ -32,7 +32,7 @@ def test_report_reconciles_to_the_fleet_ground_truth(fleet):
     for currency, total in truth["export_total"].items():
         summary = data["by_currency"][currency]["summary"]["rows"][0]
         assert Decimal(summary["export_total"]) == Decimal(total)
-        assert summary["reconciled"] == "yes" and Decimal(summary["difference"]) == 0
+        assert summary["reconciled"] is True and Decimal(summary["difference"]) == 0
 
 
 def test_pipeline_totals_are_the_billing_engines(fleet):
