@@ -23,16 +23,18 @@ the reference the tests compare this one with).
 from __future__ import annotations
 
 from aipipe_ops.billing import cells, normalise
-from aipipe_ops.billing.normalise import (CELL_GROUP_KEYS, COST_LINE_COLUMNS, DETAILS, KEYS, LABEL_KEYS,
-                                          STAGED_EXTRA_COLUMNS, Renderer)
+from aipipe_ops.billing.normalise import (CELL_GROUP_KEYS, COST_LINE_COLUMNS, DETAILS, KEYS, LABEL_DERIVED_KEYS,
+                                          LABEL_KEYS, STAGED_EXTRA_COLUMNS, Renderer)
 from aipipe_ops.billing.resource_kinds import kind_case_sql
 from aipipe_ops.sql import DUCKDB
 
 # The keys of a line that vary row by row; every other key is a dimension.
 ROW_KEYS = ("usage_start", "export_time")
 DIMENSION_KEYS = tuple(name for name, _ in KEYS if name not in ROW_KEYS)
-# The dimensions read from the row's own columns (the others are read from its labels).
-_LABEL_FREE = ("billing_account", "invoice_month", "project", "sku_id", "region", "currency", "cost_type")
+# The dimensions read from the row's own columns: hashed as a line spells them (a key added to normalise.KEYS is
+# hashed too; one read through the label lookups but not named in LABEL_DERIVED_KEYS fails loudly: the lookups'
+# helper columns exist only in the first scan).
+_LABEL_FREE = tuple(name for name in DIMENSION_KEYS if name not in LABEL_DERIVED_KEYS)
 # The export's top-level columns the dimensions and details read.
 _SOURCE_COLUMNS = ("billing_account_id", "invoice", "project", "sku", "service", "location", "currency", "cost_type",
                    "labels")

@@ -146,6 +146,9 @@ KEYS: tuple[tuple[str, Callable[[Renderer], str]], ...] = (
     # belongs to exactly one batch cell (CELL_KEYS) and a reload can tell held rows from new ones.
     ("export_time", lambda r: r.d.ts(r.col("export_time", r.d.timestamp_type))),
 )
+# The keys read from the row's labels (the others from its own columns).
+LABEL_DERIVED_KEYS = ("cluster", "node_pool", "namespace", "run_label", "workflow", "vertex_run", "step_label",
+                      "workload_label", "kept_labels")
 # Credits of a resource-based commitment (reference/billing.md §4.1, 2026-updates.md §3).
 CUD_CREDIT_TYPES = ("COMMITTED_USAGE_DISCOUNT",)
 # The cell of a line, as the line query groups it (the usage hour; the load rolls hours up to US/Pacific days).
