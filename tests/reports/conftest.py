@@ -209,20 +209,20 @@ def save_estimate(con, lines=TINY_ESTIMATE, *, stack: str = "tiny", clusters=("p
                     [(r, c, low, high) for r, c, _, _, _, low, high in lines])
 
 
+def _filled_workspace(path: Path, fill) -> Path:
+    with Workspace.open(path) as ws:
+        fill(ws)
+    return path
+
+
 @pytest.fixture
 def tiny_workspace(tmp_path) -> Path:
-    path = tmp_path / "tiny.duckdb"
-    with Workspace.open(path) as ws:
-        fill_tiny_fleet(ws)
-    return path
+    return _filled_workspace(tmp_path / "tiny.duckdb", fill_tiny_fleet)
 
 
 @pytest.fixture
 def edge_workspace(tmp_path) -> Path:
-    path = tmp_path / "edge.duckdb"
-    with Workspace.open(path) as ws:
-        fill_edge_fleet(ws)
-    return path
+    return _filled_workspace(tmp_path / "edge.duckdb", fill_edge_fleet)
 
 
 def hand_findings():
