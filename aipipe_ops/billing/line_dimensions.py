@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from aipipe_ops.billing import cells, normalise
 from aipipe_ops.billing.normalise import (CELL_GROUP_KEYS, COST_LINE_COLUMNS, DETAILS, KEYS, LABEL_DERIVED_KEYS,
-                                          LABEL_KEYS, STAGED_EXTRA_COLUMNS, Renderer)
+                                          LABEL_KEYS, STAGED_EXTRA_COLUMNS, Renderer, where_clause)
 from aipipe_ops.billing.resource_kinds import kind_case_sql
 from aipipe_ops.sql import DUCKDB
 
@@ -38,6 +38,7 @@ _LABEL_FREE = tuple(name for name in DIMENSION_KEYS if name not in LABEL_DERIVED
 # The export's top-level columns the dimensions and details read.
 _SOURCE_COLUMNS = ("billing_account_id", "invoice", "project", "sku", "service", "location", "currency", "cost_type",
                    "labels")
+_EXPRESSIONS = dict(KEYS)  # key name -> its expression
 DIMENSION_HASH = "_dimension_hash"
 DIMENSION = "_dimension"  # the smallest DIMENSION_HASH of the combinations with the same DIMENSION_KEYS
 SHARED = "_shared"  # does another combination have the same DIMENSION_KEYS?
@@ -45,8 +46,7 @@ SHARED = "_shared"  # does another combination have the same DIMENSION_KEYS?
 
 def _hash_sql(r: Renderer) -> str:
     """The row's DIMENSION_HASH: its label-free dimensions as a line spells them, and its label list as exported."""
-    keys = dict(KEYS)
-    return f"hash({', '.join(keys[n](r) for n in _LABEL_FREE)}, labels)"
+    return f"hash({', '.join(_EXPRESSIONS[n](r) for n in _LABEL_FREE)}, labels)"
 
 
 def dimensions_query(source_sql: str, present: set[str], conditions: list[str]) -> str:
@@ -56,11 +56,10 @@ def dimensions_query(source_sql: str, present: set[str], conditions: list[str]) 
     columns = [c for c in _SOURCE_COLUMNS if c in {p.split(".", 1)[0] for p in present}]
     relation = (f"(SELECT {_hash_sql(r)} AS {DIMENSION_HASH}, "
                 f"{', '.join(f'any_value({DUCKDB.col(c)}) AS {DUCKDB.col(c)}' for c in columns)} "
-                f"FROM {source_sql} {_where(conditions)} GROUP BY 1)")
+                f"FROM {source_sql} {where_clause(conditions)} GROUP BY 1)")
     for stage in DUCKDB.label_columns(LABEL_KEYS):
         relation = f"(SELECT *, {', '.join(stage)} FROM {relation})"
-    keys = dict(KEYS)
-    derived = [f"{keys[n](r)} AS {n}" for n in DIMENSION_KEYS] + [f"{e(r)} AS {n}" for n, e in DETAILS]
+    derived = [f"{_EXPRESSIONS[n](r)} AS {n}" for n in DIMENSION_KEYS] + [f"{e(r)} AS {n}" for n, e in DETAILS]
     return (f"SELECT *, {kind_case_sql('service', 'sku')} AS resource_kind "
             f"FROM (SELECT {DIMENSION_HASH}, {', '.join(derived)} FROM {relation})")
 
@@ -76,26 +75,21 @@ def create_dimensions(con, table: str, source_sql: str, present: set[str], condi
     return bool(con.execute(f"SELECT bool_or({SHARED}) FROM {table}").fetchone()[0])
 
 
-def _where(conditions: list[str]) -> str:
-    return ("WHERE " + " AND ".join(f"({c})" for c in conditions)) if conditions else ""
-
-
 def lines_query(source_sql: str, present: set[str], conditions: list[str], file_column: str, dimensions: str,
                 collapse: bool) -> str:
     """normalise.cost_lines_query's relation (COST_LINE_COLUMNS + STAGED_EXTRA_COLUMNS) over the rows of
     `source_sql`, whose combinations `dimensions` (a table of `create_dimensions` over the same rows) holds;
     `collapse` when some of them share their dimensions."""
     r = Renderer(DUCKDB, present)
-    keys = dict(KEYS)
     cell_only = [n for n in CELL_GROUP_KEYS if n not in ROW_KEYS]  # billing account, invoice month, currency
-    row_cols = ([f"{keys[n](r)} AS {n}" for n in ROW_KEYS + tuple(cell_only)]
+    row_cols = ([f"{_EXPRESSIONS[n](r)} AS {n}" for n in ROW_KEYS + tuple(cell_only)]
                 + [f"{_hash_sql(r)} AS {DIMENSION_HASH}", f"{DUCKDB.col(file_column)} AS file"]
                 + normalise.money_columns(DUCKDB, present))
     line_keys = ", ".join(ROW_KEYS + (DIMENSION_HASH,))
     cell_keys = ", ".join(("file",) + CELL_GROUP_KEYS)
     # One hash over each row's values (only ever compared inside one load: file_twins).
     rows = (f"SELECT *, hash({line_keys}, cost, credits) AS row_hash "
-            f"FROM (SELECT {', '.join(row_cols)} FROM {source_sql} {_where(conditions)})")
+            f"FROM (SELECT {', '.join(row_cols)} FROM {source_sql} {where_clause(conditions)})")
     grouped = (f"SELECT {line_keys}, {', '.join(cell_only)}, file, SUM(cost) AS cost, SUM(credits) AS credits, "
                f"SUM(cud_credits) AS cud_credits, SUM(usage_amount) AS usage_amount, COUNT(*) AS export_rows, "
                f"GROUPING({DIMENSION_HASH}) AS is_cell, SUM(row_hash) AS row_hash "

@@ -188,7 +188,8 @@ def window_filter(dialect, window: UsageWindow) -> list[str]:
     return out
 
 
-def _where(conditions: list[str]) -> str:
+def where_clause(conditions: list[str]) -> str:
+    """WHERE with every condition (window_filter's), or nothing."""
     return ("WHERE " + " AND ".join(f"({c})" for c in conditions)) if conditions else ""
 
 
@@ -209,15 +210,15 @@ def cost_lines_query(dialect, source_sql: str, present: set[str], conditions: li
     hashed = dialect.name == "duckdb"
     keys = ", ".join(key_names)
     for stage in dialect.label_columns(LABEL_KEYS):  # per-row helper columns the label expressions read (DuckDB)
-        source_sql = f"(SELECT *, {', '.join(stage)} FROM {source_sql} {_where(conditions)})"
+        source_sql = f"(SELECT *, {', '.join(stage)} FROM {source_sql} {where_clause(conditions)})"
         conditions = []
     if hashed:
         plain = [c for c in row_cols if not c.endswith(" AS row_hash")]
         rows_sql = (f"SELECT *, hash({', '.join(key_names + [n for n, _ in DETAILS])}, cost, credits) AS row_hash "
-                    f"FROM (SELECT {', '.join(plain)} FROM {source_sql} {_where(conditions)})")
+                    f"FROM (SELECT {', '.join(plain)} FROM {source_sql} {where_clause(conditions)})")
         row_hash = "SUM(row_hash)"
     else:
-        rows_sql = f"SELECT {', '.join(row_cols)} FROM {source_sql} {_where(conditions)}"
+        rows_sql = f"SELECT {', '.join(row_cols)} FROM {source_sql} {where_clause(conditions)}"
         row_hash = f"CAST(NULL AS {'HUGEINT' if dialect.name == 'duckdb' else 'NUMERIC'})"
     cell_set = ", ".join(("file",) + CELL_GROUP_KEYS)
     grouped = (

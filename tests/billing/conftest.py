@@ -140,3 +140,10 @@ def load_sample(factory, out) -> Path:
     assert main(["--workspace", str(path), "lineage", "snapshot", "--mlmd", f"sqlite:///{out}/mlmd.sqlite"]) == 0
     assert main(["--workspace", str(path), "billing", "load", "--billing", str(out / "billing" / "*.parquet")]) == 0
     return path
+
+
+@pytest.fixture(scope="module")
+def loaded(fleet, tmp_path_factory):
+    """(workspace path, ground truth) of the module's `fleet` (write_sample), loaded by load_sample."""
+    out, truth = fleet
+    return load_sample(tmp_path_factory, out), truth

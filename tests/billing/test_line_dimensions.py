@@ -17,8 +17,8 @@ from aipipe_ops.billing.normalise import COST_LINE_COLUMNS, UsageWindow, cost_li
 from aipipe_ops.billing.sources.files import FILE_COLUMN, FileSource
 from aipipe_ops.billing.sources import SourceOptions
 from aipipe_ops.sql import DUCKDB
-from tests.billing.conftest import write_sample
-from tests.billing.export_rows import gke_labels, row, write_parquet
+from conftest import write_sample
+from export_rows import gke_labels, row, write_parquet
 
 # Everything the staged relation holds except row_hash, which each route computes over its own keys (it is only
 # ever compared inside one load).

@@ -12,18 +12,12 @@ from aipipe_ops.billing.attribution.attribute import attribute
 from aipipe_ops.billing.attribution.policies import Policy
 from aipipe_ops.billing.load import load_billing
 from aipipe_ops.workspace import Workspace
-from conftest import load_sample, write_sample
+from conftest import write_sample
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     return write_sample(tmp_path_factory, formats="parquet,jsonl")
-
-
-@pytest.fixture(scope="module")
-def loaded(fleet, tmp_path_factory):
-    out, truth = fleet
-    return load_sample(tmp_path_factory, out), truth
 
 
 def test_every_runs_direct_cost_is_the_generators(loaded):

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import load_sample, write_sample
+from conftest import write_sample
 
 POLICIES = list(itertools.product(("separate", "share"), ("separate", "weighted", "even"), ("amortize", "separate")))
 CENT = Decimal("0.005")  # |engine - truth| below half a cent: equal to the cent
@@ -26,12 +26,6 @@ NO_NAMESPACE = "(none)"  # ground_truth.json's key for lines without a namespace
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     return write_sample(tmp_path_factory, formats="parquet")
-
-
-@pytest.fixture(scope="module")
-def loaded(fleet, tmp_path_factory):
-    out, truth = fleet
-    return load_sample(tmp_path_factory, out), truth
 
 
 def _key(idle: str, shared: str, commitments: str) -> str:

@@ -15,6 +15,7 @@ from pricing_paths import HERE
 
 from aipipe_ops.cli import main
 from aipipe_ops.sample.cluster import CLUSTER, NODE_POOLS
+from tests.billing.export_rows import row, write_parquet  # the export's row shape, written once for every test
 
 SAMPLE_STACK = HERE / "stacks" / "Pulumi.sample.yaml"
 MONTH_HOURS = Decimal(730)
@@ -226,10 +227,6 @@ def test_rows_labelled_with_the_stack_outside_its_clusters_are_its_own(fleet, tm
     """A bucket or dataset the stack created carries `aipipe-stack` but no cluster label: one line per service,
     not estimated, with exactly the labelled rows' net; another stack's rows stay out."""
     import shutil
-    import sys
-
-    sys.path.insert(0, str(HERE.parent / "billing"))
-    from export_rows import row, write_parquet
 
     ws = tmp_path / "ws.duckdb"
     shutil.copy(fleet["ws"], ws)
